@@ -1,0 +1,463 @@
+"""Checks that the notebook tests use to compare a student's answer with a reference.
+
+Every failed check raises `CheckFailure`, an `AssertionError` whose message says what differs:
+the name of the output, expected against actual shape or dtype, NaN/inf, where the largest
+error is and how large it is, and, when the answer matches a known mistake, a hint at it.
+
+The reference values come from independent oracles (PyTorch modules and autograd, finite
+differences; see `rnncourse.oracles`), never from the reference solutions.
+"""
+import traceback
+
+import numpy as np
+
+try:  # torch is optional for the numpy-only checks
+    import torch
+except ImportError:  # pragma: no cover - torch is in requirements.txt
+    torch = None
+
+
+class CheckFailure(AssertionError):
+    """A failed check: the message is all a student needs, so it is all that is shown."""
+
+    def _render_traceback_(self):
+        # IPython calls this instead of printing the traceback. The test cell's own lines are
+        # noise for a student (and, for hidden tests, must not be shown), so show the message.
+        return [f"CheckFailure: {line}" if i == 0 else line
+                for i, line in enumerate(str(self).splitlines())]
+
+
+def fail(message):
+    raise CheckFailure(message)
+
+
+def check(condition, message):
+    """Raise CheckFailure(message) unless condition holds."""
+    if not condition:
+        fail(message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Calling the student's code
+# ---------------------------------------------------------------------------------------------
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"array{value.shape}"
+    if torch is not None and isinstance(value, torch.Tensor):
+        return f"tensor{tuple(value.shape)}"
+    if isinstance(value, (list, tuple)) and len(value) > 3:
+        return f"{type(value).__name__} of {len(value)}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _copy(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    return None
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b, equal_nan=True)
+    return torch.equal(a.detach(), b) or bool(torch.isnan(b).all())
+
+
+def _student_frame(exc):
+    """The innermost traceback line that is not in this module or in a library."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename != __file__ and "site-packages" not in frame.filename \
+                and "/lib/python" not in frame.filename:
+            return frame
+    return None
+
+
+def _exception_hint(exc):
+    text = str(exc)
+    if isinstance(exc, ValueError) and ("matmul" in text or "shapes" in text or "broadcast" in text):
+        return ("Hint: the shapes do not line up. Write the shape of every array next to each "
+                "product, e.g. x (N, D) @ Wx (D, H) -> (N, H); a weight used the wrong way round "
+                "(transposed) or the wrong weight is the usual cause.")
+    if isinstance(exc, RuntimeError) and ("mat1 and mat2" in text or "size of tensor" in text):
+        return ("Hint: the shapes do not line up. PyTorch stores weight_ih as (H, D) and "
+                "weight_hh as (H, H): x (N, D) needs weight_ih.T (or F.linear).")
+    if isinstance(exc, TypeError) and "positional argument" in text:
+        return "Hint: check the function's signature against the one the exercise gives."
+    return ""
+
+
+def call(fn, *args, name=None, returns=None, **kwargs):
+    """Call a student's function or method and turn every way it can fail into a clear message.
+
+    returns: None to accept any result, or the number of values the function must return as a
+        tuple (e.g. 2 for `next_h, cache`).
+    Also fails when the call changed one of its array arguments in place.
+    """
+    name = name or getattr(fn, "__name__", "the function")
+    described = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
+    copies = [(i, a, _copy(a)) for i, a in enumerate(args) if _copy(a) is not None]
+    try:
+        result = fn(*args, **kwargs)
+    except NotImplementedError:
+        fail(f"{name} is not implemented yet: replace `raise NotImplementedError()` in its cell "
+             f"with your code, run that cell, then this one.")
+    except CheckFailure:
+        raise
+    except Exception as exc:  # the student's error, reported with where it happened
+        where = _student_frame(exc)
+        place = f"\n  at line {where.lineno} of your code: {where.line}" if where and where.line else ""
+        hint = _exception_hint(exc)
+        fail(f"{name}({described}) raised {type(exc).__name__}: {exc}{place}"
+             + (f"\n{hint}" if hint else ""))
+    for i, original, before in copies:
+        if not _same(before, original):
+            fail(f"{name} changed its argument number {i + 1} ({_describe(original)}) in place; "
+                 f"compute new arrays instead of writing into the inputs (e.g. `h = h + ...`, "
+                 f"not `h += ...`).")
+    if returns is not None and returns > 1:
+        check(isinstance(result, tuple) and len(result) == returns,
+              f"{name} should return a tuple of {returns} values; it returned "
+              f"{_describe(result) if not isinstance(result, tuple) else f'a tuple of {len(result)}'}.")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing values
+# ---------------------------------------------------------------------------------------------
+
+def _as_numpy(value):
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _kind(value):
+    if torch is not None and isinstance(value, torch.Tensor):
+        return "tensor"
+    if isinstance(value, np.ndarray):
+        return "array"
+    return "scalar" if np.ndim(value) == 0 and isinstance(value, (int, float, np.number)) else "other"
+
+
+def _close(got, expected, rtol, atol):
+    return got.shape == expected.shape and bool(np.all(np.abs(got - expected) <= atol + rtol * np.abs(expected)))
+
+
+def relative_error(got, expected):
+    """max |got - expected| / max(|got| + |expected|), the measure CS231n's gradient checks use."""
+    got, expected = _as_numpy(got).astype(float), _as_numpy(expected).astype(float)
+    denominator = np.maximum(np.abs(got) + np.abs(expected), 1e-12)
+    return float(np.max(np.abs(got - expected) / denominator)) if got.size else 0.0
+
+
+def _generic_hint(got, expected, rtol, atol):
+    """Recognise mistakes that have the same shape whatever the exercise."""
+    if not np.any(expected):
+        return ""
+    if _close(-got, expected, rtol, atol):
+        return "Hint: every value has the wrong sign."
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and _close(got.T, expected, rtol, atol):
+        return "Hint: your result is the transpose of the expected one."
+    flat_e, flat_g = expected.ravel(), got.ravel()
+    k = float(flat_g @ flat_e / (flat_e @ flat_e))
+    if abs(k) > 1e-8 and not np.isclose(k, 1.0) and _close(got, k * expected, rtol, atol):
+        return (f"Hint: your result is the expected one times {k:.4g}: a constant factor is off "
+                f"(a mean against a sum, a missing 1/N or 1/T?).")
+    return ""
+
+
+def check_close(name, got, expected, *, rtol=1e-5, atol=1e-8, mistakes=(), dtype=None, dims=None):
+    """Check that `got` equals `expected` to tolerance, or fail saying exactly how it differs.
+
+    name: what the value is, as the student knows it (e.g. "next_h" or "dWx").
+    got, expected: numpy arrays, torch tensors or numbers; `got` must be of the same kind.
+    mistakes: (hint, wrong_value) pairs; when `got` matches a wrong_value, its hint is shown.
+    dtype: the dtype `got` must have (e.g. np.float64), if it matters.
+    dims: names of the axes, e.g. "(N, H)", used in the shape message.
+    """
+    kind_got, kind_expected = _kind(got), _kind(expected)
+    if kind_expected in ("array", "tensor") and kind_got != kind_expected:
+        want = "a numpy array" if kind_expected == "array" else "a torch tensor"
+        fail(f"`{name}` should be {want}; got {type(got).__name__} ({_describe(got)}).")
+    if kind_expected == "scalar" and kind_got not in ("scalar", "array", "tensor"):
+        fail(f"`{name}` should be a number; got {type(got).__name__} ({_describe(got)}).")
+    g, e = _as_numpy(got), _as_numpy(expected)
+    if kind_expected == "scalar" and g.size == 1:
+        g = g.reshape(())
+    if g.shape != e.shape:
+        label = f" {dims}" if dims else ""
+        hint = ""
+        if sorted(g.shape) == sorted(e.shape):
+            hint = "\nHint: the same sizes in another order: an axis is swapped or a weight transposed."
+        fail(f"`{name}` has shape {tuple(g.shape)} but should have shape {tuple(e.shape)}{label}.{hint}")
+    if dtype is not None and g.dtype != np.dtype(dtype):
+        fail(f"`{name}` has dtype {g.dtype} but should be {np.dtype(dtype)}; keep float64 "
+             f"throughout (do not create arrays with dtype=np.float32 or convert).")
+    if not np.issubdtype(g.dtype, np.number) and g.dtype != bool:
+        fail(f"`{name}` should hold numbers; got dtype {g.dtype}.")
+    if g.dtype == bool or e.dtype == bool:
+        if not np.array_equal(g, e):
+            wrong = np.argwhere(g != e)
+            index = tuple(int(i) for i in wrong[0])
+            fail(f"`{name}` differs at {len(wrong)} of {e.size} positions; first at index {index}: "
+                 f"got {g[index]}, expected {e[index]}.")
+        return
+    g, e = g.astype(np.float64), e.astype(np.float64)
+    bad = ~np.isfinite(g) & np.isfinite(e)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        fail(f"`{name}` contains {int(bad.sum())} NaN or inf values (first at index {index}) where "
+             f"the expected values are finite. Look for overflow (exp of a large number) or 0/0.")
+    if _close(g, e, rtol, atol):
+        return
+    error = np.abs(g - e)
+    error = np.where(np.isnan(error), np.inf, error)
+    worst = np.unravel_index(int(np.argmax(error)), e.shape) if e.ndim else ()
+    worst = tuple(int(i) for i in worst)
+    mismatched = int(np.sum(~(error <= atol + rtol * np.abs(e))))
+    at = f" at index {worst}" if e.ndim else ""
+    message = (f"`{name}` is wrong: {mismatched} of {e.size} values differ. Largest error{at}: "
+               f"got {g[worst]:.6g}, expected {e[worst]:.6g} (abs error {error[worst]:.3g}, "
+               f"relative error {relative_error(g, e):.3g}).")
+    for hint, wrong_value in mistakes:
+        wrong_value = _as_numpy(wrong_value).astype(np.float64)
+        if _close(g, wrong_value, rtol, atol):
+            fail(f"{message}\nHint: {hint}")
+    hint = _generic_hint(g, e, rtol, atol)
+    fail(message + (f"\n{hint}" if hint else ""))
+
+
+def check_shape(name, got, shape, dims=None):
+    """Check an array's or tensor's shape only."""
+    kind = _kind(got)
+    check(kind in ("array", "tensor"), f"`{name}` should be an array or tensor; got {type(got).__name__}.")
+    actual = tuple(got.shape)
+    label = f" {dims}" if dims else ""
+    check(actual == tuple(shape), f"`{name}` has shape {actual} but should have shape {tuple(shape)}{label}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradients
+# ---------------------------------------------------------------------------------------------
+
+def numeric_gradient(f, x, dout=None, h=1e-6):
+    """Central-difference gradient of sum(f() * dout) with respect to the array x.
+
+    f: a function of no arguments that reads x (it is changed in place and restored).
+    x: the float64 array to differentiate with respect to, any shape.
+    dout: upstream gradient of f's output (same shape as f()); None if f returns a scalar.
+    Returns an array shaped like x.
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        plus = np.asarray(f(), dtype=np.float64)
+        x[i] = old - h
+        minus = np.asarray(f(), dtype=np.float64)
+        x[i] = old
+        weights = 1.0 if dout is None else dout
+        grad[i] = np.sum((plus - minus) * weights) / (2 * h)
+        it.iternext()
+    return grad
+
+
+def check_gradient(name, got, numeric, *, max_relative_error=1e-6, mistakes=()):
+    """Compare an analytic gradient with a numeric one by relative error (CS231n's measure)."""
+    check_close(name, got, numeric, rtol=0, atol=np.inf, mistakes=())  # type and shape only
+    error = relative_error(got, numeric)
+    if error <= max_relative_error:
+        return
+    check_close(name, got, numeric, rtol=max_relative_error * 10, atol=1e-7, mistakes=mistakes)
+    fail(f"`{name}` disagrees with the finite-difference gradient: relative error {error:.3g} "
+         f"(must be below {max_relative_error:g}).")
+
+
+# ---------------------------------------------------------------------------------------------
+# PyTorch modules (chapter 03 and after): tested through their API against torch.nn modules
+# ---------------------------------------------------------------------------------------------
+
+RNN_PARAMETERS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+
+
+def check_parameters_like(name, module, reference):
+    """Check that module has exactly reference's parameter names and shapes."""
+    got = {n: tuple(p.shape) for n, p in module.named_parameters()}
+    expected = {n: tuple(p.shape) for n, p in reference.named_parameters()}
+    check(got, f"{name} has no parameters: wrap each weight in nn.Parameter and assign it as an "
+               f"attribute (plain tensors are not registered). Expected: {expected}.")
+    missing = [n for n in expected if n not in got]
+    if missing:
+        fail(f"{name} has no parameter named {missing[0]} (expected parameters and shapes: "
+             f"{expected}; yours: {got}). Use torch.nn.{type(reference).__name__}'s names so that "
+             f"its state dict loads.")
+    for n, shape in expected.items():
+        check(got[n] == shape, f"{name}.{n} has shape {got[n]} but torch.nn.{type(reference).__name__}'s has "
+                               f"shape {shape}: PyTorch stores weights as (out_features, in_features).")
+    extra = [n for n in got if n not in expected]
+    check(not extra, f"{name} has parameters that torch.nn.{type(reference).__name__} does not have: {extra}; "
+                     f"its state dict would not load strictly.")
+
+
+def _load_reference(name, module, reference):
+    try:
+        module.load_state_dict(reference.state_dict())
+    except Exception as exc:
+        fail(f"a torch.nn.{type(reference).__name__} state dict does not load into {name}: {exc}")
+
+
+def check_rnn_module_parameters(cls, input_size, hidden_size):
+    """cls(input_size, hidden_size) has torch.nn.RNN's parameters, initialised uniformly in ±1/sqrt(H)."""
+    name = f"{cls.__name__}({input_size}, {hidden_size})"
+    module = call(cls, input_size, hidden_size, name=name)
+    check_parameters_like(name, module, torch.nn.RNN(input_size, hidden_size, batch_first=True))
+    bound = 1 / hidden_size ** 0.5
+    for n, p in module.named_parameters():
+        check(p.requires_grad, f"{name}.{n} does not require grad: it could not be trained.")
+        values = p.detach()
+        check(bool(torch.isfinite(values).all()) and float(values.abs().max()) <= bound + 1e-6,
+              f"{name}.{n} should start uniform in [-1/sqrt(H), 1/sqrt(H)] = ±{bound:.3f}, like "
+              f"torch.nn.RNN's; its largest magnitude is {float(values.abs().max()):.3g}.")
+        check(p.numel() < 2 or float(values.std()) > 0,
+              f"{name}.{n} starts with all entries equal; initialise it randomly (uniform_).")
+
+
+def _rnn_reference_outputs(reference, x, h0):
+    with torch.no_grad():
+        output, h_n = reference(x, None if h0 is None else h0[None])
+    return output, h_n[0]
+
+
+def _rnn_mistakes(reference, x, h0, nonlinearity):
+    """(hint, output) pairs for the usual mistakes of an RNN module, computed with nn.RNN."""
+    D, H = reference.input_size, reference.hidden_size
+    mistakes = []
+
+    def variant(hint, change, other_nonlinearity=None, drop_h0=False):
+        copy = torch.nn.RNN(D, H, batch_first=True, nonlinearity=other_nonlinearity or nonlinearity)
+        copy.load_state_dict(reference.state_dict())
+        with torch.no_grad():
+            change(copy)
+        mistakes.append((hint, _rnn_reference_outputs(copy, x, None if drop_h0 else h0)))
+
+    variant("bias_hh_l0 is not added: PyTorch's RNN has two biases, add both.",
+            lambda m: m.bias_hh_l0.zero_())
+    variant("bias_ih_l0 is not added: PyTorch's RNN has two biases, add both.",
+            lambda m: m.bias_ih_l0.zero_())
+    variant("weight_hh_l0 is used transposed: with row vectors the recurrent term is h @ weight_hh_l0.T.",
+            lambda m: m.weight_hh_l0.copy_(m.weight_hh_l0.T.clone()))
+    if h0 is not None:
+        variant("h0 is ignored: start from the given h0 (zeros only when h0 is None).",
+                lambda m: None, drop_h0=True)
+    other = "tanh" if nonlinearity == "relu" else "relu"
+    variant(f"the nonlinearity is {other}, but this module was built with nonlinearity='{nonlinearity}'.",
+            lambda m: None, other_nonlinearity=other)
+    return mistakes
+
+
+def check_rnn_module_matches_torch(cls, N, T, D, H, seed, nonlinearity="tanh", zero_h0=False,
+                                   gradients=False):
+    """cls(D, H[, nonlinearity]) loaded with a torch.nn.RNN's state dict computes what it computes.
+
+    zero_h0: call forward(x) with no initial state (it must start from zeros).
+    gradients: also compare the gradients of x, h0 and every parameter after a backward pass.
+    """
+    torch.manual_seed(seed)
+    reference = torch.nn.RNN(D, H, nonlinearity=nonlinearity, batch_first=True)
+    kwargs = {} if nonlinearity == "tanh" else {"nonlinearity": nonlinearity}
+    name = f"{cls.__name__}({D}, {H}{', nonlinearity=' + repr(nonlinearity) if kwargs else ''})"
+    module = call(cls, D, H, name=name, **kwargs)
+    _load_reference(name, module, reference)
+    x = torch.randn(N, T, D, requires_grad=gradients)
+    h0 = None if zero_h0 else torch.randn(N, H, requires_grad=gradients)
+    args = (x,) if zero_h0 else (x, h0)
+    result = call(module, *args, name=f"{name}.forward", returns=2)
+    output, h_T = result
+    expected_output, expected_h_T = _rnn_reference_outputs(reference, x, h0)
+    mistakes = _rnn_mistakes(reference, x, h0, nonlinearity)
+    where = f" (N={N}, T={T}, D={D}, H={H}{', h0=None' if zero_h0 else ''})"
+    check_close("output" + where, output, expected_output, rtol=1e-4, atol=1e-5, dims="(N, T, H)",
+                mistakes=[(hint, value[0]) for hint, value in mistakes])
+    check(tuple(h_T.shape) != (1, N, H),
+          f"h_T has shape {(1, N, H)}: MyRNN returns h_T as (N, H), without torch.nn.RNN's layer axis.")
+    check_close("h_T" + where, h_T, expected_h_T, rtol=1e-4, atol=1e-5, dims="(N, H)",
+                mistakes=[("h_T should be the state after the LAST step, output[:, -1].", expected_output[:, 0])]
+                + [(hint, value[1]) for hint, value in mistakes])
+    if not gradients:
+        return
+    check(output.requires_grad, f"{name}'s output does not require grad: the computation was cut "
+                                f"from autograd (.detach(), .data, numpy or torch.no_grad()?).")
+    weights_out, weights_h = torch.randn(N, T, H), torch.randn(N, H)
+    (output * weights_out).sum().add((h_T * weights_h).sum()).backward()
+    x_grad, h0_grad = x.grad.clone(), h0.grad.clone()
+    x.grad, h0.grad = None, None
+    ref_output, ref_h_n = reference(x, h0[None])
+    (ref_output * weights_out).sum().add((ref_h_n[0] * weights_h).sum()).backward()
+    check_close("the gradient of x", x_grad, x.grad, rtol=1e-4, atol=1e-5)
+    check_close("the gradient of h0", h0_grad, h0.grad, rtol=1e-4, atol=1e-5)
+    own = dict(module.named_parameters())
+    for n, p in reference.named_parameters():
+        check(own[n].grad is not None, f"{name}.{n} got no gradient: is it used in forward?")
+        check_close(f"the gradient of {n}", own[n].grad, p.grad, rtol=1e-4, atol=1e-5)
+
+
+def check_identity_init(fn, rnn):
+    """fn(rnn) sets weight_hh_l0 = I and both biases to 0 in place, and leaves weight_ih_l0 alone."""
+    params = {n: getattr(rnn, n) for n in RNN_PARAMETERS}
+    before = {n: p.detach().clone() for n, p in params.items()}
+    call(fn, rnn, name="identity_init_")
+    for n, p in params.items():
+        now = getattr(rnn, n)
+        check(now is p, f"identity_init_ replaced rnn.{n} with a new object; change the values of the "
+                        f"existing parameter in place (under torch.no_grad(): .copy_(), .zero_()), so "
+                        f"that an optimizer holding it still trains it.")
+        check(isinstance(now, torch.nn.Parameter) and now.requires_grad,
+              f"rnn.{n} is no longer a trainable nn.Parameter after identity_init_.")
+    H = rnn.weight_hh_l0.shape[0]
+    unchanged = "was left unchanged"
+    check_close("weight_hh_l0", rnn.weight_hh_l0, torch.eye(H),
+                mistakes=[(f"weight_hh_l0 {unchanged}; set it to the identity matrix.", before["weight_hh_l0"])])
+    for n in ("bias_ih_l0", "bias_hh_l0"):
+        check_close(n, rnn.__getattr__(n), torch.zeros(H),
+                    mistakes=[(f"{n} {unchanged}; set both biases to zero.", before[n])])
+    check_close("weight_ih_l0", rnn.weight_ih_l0, before["weight_ih_l0"],
+                mistakes=[("weight_ih_l0 must keep its values: only the recurrent weight becomes the identity.",
+                           torch.zeros_like(before["weight_ih_l0"]))])
+
+
+def check_sequence_classifier(cls, input_size, hidden_size, num_classes, N=5, T=8):
+    """cls(D, H, C) maps (N, T, D) to logits (N, C), for any T, using the whole sequence in order."""
+    name = f"{cls.__name__}({input_size}, {hidden_size}, {num_classes})"
+    torch.manual_seed(0)
+    model = call(cls, input_size, hidden_size, num_classes, name=name)
+    check(len(list(model.parameters())) > 0, f"{name} has no parameters to train.")
+    x = torch.rand(N, T, input_size)
+    logits = call(model, x, name=f"{name}.forward")
+    check_shape("logits", logits, (N, num_classes), dims="(N, num_classes)")
+    with torch.no_grad():
+        probabilities_like = bool((logits >= 0).all()) and torch.allclose(logits.sum(1), torch.ones(N), atol=1e-4)
+    check(not probabilities_like, f"{name} returns probabilities (rows sum to 1): return the raw scores "
+                                  f"(logits); nn.CrossEntropyLoss applies the log-softmax itself.")
+    short = call(model, x[:, :3], name=f"{name}.forward")
+    check_shape(f"logits for T=3", short, (N, num_classes), dims="(N, num_classes)")
+    changed_last = x.clone()
+    changed_last[:, -1] = torch.rand(N, input_size) + 1
+    with torch.no_grad():
+        differ_last = not torch.allclose(model(changed_last), model(x))
+        differ_order = not torch.allclose(model(x.flip(1)), model(x))
+    check(differ_last, f"{name}'s logits do not change when the last row changes: classify from the "
+                       f"hidden state after the LAST step (h_T, or output[:, -1]).")
+    check(differ_order, f"{name}'s logits do not change when the rows are reversed: the model ignores "
+                        f"their order. Feed the rows through MyRNN, one time step per row.")
+
+
+def check_accuracy(name, accuracy, threshold):
+    check(accuracy >= threshold,
+          f"the test accuracy of {name} is {accuracy:.3f}, below {threshold}. Check that forward "
+          f"classifies from the last hidden state, returns logits (no softmax), and that MyRNN's "
+          f"tests pass.")
