@@ -29,19 +29,23 @@ def source(cell):
     return text if isinstance(text, str) else "".join(text)
 
 
-def run_cells(nb, replace=None):
+def run_cells(nb, replace=None, stop_after_tests_of=None):
     """Execute nb's code cells in one fresh namespace.
 
     replace: {grade_id: new source} applied to the cells with that grade_id.
+    stop_after_tests_of: an exercise's grade_id; the cells after its last test cell are skipped.
     Returns {grade_id: (points_awarded, max_points, message)} for graded cells, where message is
     the text of the exception the cell raised ("" when it passed).
     """
     replace = replace or {}
     namespace = {"__name__": "__main__"}
     results = {}
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "code":
-            continue
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    if stop_after_tests_of:
+        prefix = f"test_{stop_after_tests_of}"
+        last = max(i for i, c in enumerate(cells) if nbgrader_meta(c).get("grade_id", "").startswith(prefix))
+        cells = cells[:last + 1]
+    for cell in cells:
         meta = nbgrader_meta(cell)
         text = replace.get(meta.get("grade_id"), source(cell))
         message = ""
