@@ -5,7 +5,8 @@ the name of the output, expected against actual shape or dtype, NaN/inf, where t
 error is and how large it is, and, when the answer matches a known mistake, a hint at it.
 
 The reference values come from independent oracles (PyTorch modules and autograd, finite
-differences; see `rnncourse.oracles`), never from the reference solutions.
+differences), kept with each chapter's known mistakes in `rnncourse.chNN`, never from the
+reference solutions. This module holds what every chapter shares.
 """
 import traceback
 
@@ -35,6 +36,17 @@ def check(condition, message):
     """Raise CheckFailure(message) unless condition holds."""
     if not condition:
         fail(message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Test inputs
+# ---------------------------------------------------------------------------------------------
+
+def random_arrays(seed, *shapes, scale=1.0):
+    """Seeded float64 arrays of the given shapes, entries ~ N(0, scale^2)."""
+    rng = np.random.default_rng(seed)
+    return [scale * rng.standard_normal(shape) for shape in shapes]
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,11 +291,8 @@ def check_gradient(name, got, numeric, *, max_relative_error=1e-6, mistakes=()):
 
 
 # ---------------------------------------------------------------------------------------------
-# PyTorch modules (chapter 03 and after): tested through their API against torch.nn modules
+# PyTorch modules: compared with torch.nn's through their parameters and state dicts
 # ---------------------------------------------------------------------------------------------
-
-RNN_PARAMETERS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-
 
 def check_parameters_like(name, module, reference):
     """Check that module has exactly reference's parameter names and shapes."""
@@ -304,160 +313,15 @@ def check_parameters_like(name, module, reference):
                      f"its state dict would not load strictly.")
 
 
-def _load_reference(name, module, reference):
+def load_state_like(name, module, reference):
+    """Load reference's state dict into module, or fail saying why it does not load."""
     try:
         module.load_state_dict(reference.state_dict())
     except Exception as exc:
         fail(f"a torch.nn.{type(reference).__name__} state dict does not load into {name}: {exc}")
 
 
-def check_rnn_module_parameters(cls, input_size, hidden_size):
-    """cls(input_size, hidden_size) has torch.nn.RNN's parameters, initialised uniformly in ±1/sqrt(H)."""
-    name = f"{cls.__name__}({input_size}, {hidden_size})"
-    module = call(cls, input_size, hidden_size, name=name)
-    check_parameters_like(name, module, torch.nn.RNN(input_size, hidden_size, batch_first=True))
-    bound = 1 / hidden_size ** 0.5
-    for n, p in module.named_parameters():
-        check(p.requires_grad, f"{name}.{n} does not require grad: it could not be trained.")
-        values = p.detach()
-        check(bool(torch.isfinite(values).all()) and float(values.abs().max()) <= bound + 1e-6,
-              f"{name}.{n} should start uniform in [-1/sqrt(H), 1/sqrt(H)] = ±{bound:.3f}, like "
-              f"torch.nn.RNN's; its largest magnitude is {float(values.abs().max()):.3g}.")
-        check(p.numel() < 2 or float(values.std()) > 0,
-              f"{name}.{n} starts with all entries equal; initialise it randomly (uniform_).")
-
-
-def _rnn_reference_outputs(reference, x, h0):
-    with torch.no_grad():
-        output, h_n = reference(x, None if h0 is None else h0[None])
-    return output, h_n[0]
-
-
-def _rnn_mistakes(reference, x, h0, nonlinearity):
-    """(hint, output) pairs for the usual mistakes of an RNN module, computed with nn.RNN."""
-    D, H = reference.input_size, reference.hidden_size
-    mistakes = []
-
-    def variant(hint, change, other_nonlinearity=None, drop_h0=False):
-        copy = torch.nn.RNN(D, H, batch_first=True, nonlinearity=other_nonlinearity or nonlinearity)
-        copy.load_state_dict(reference.state_dict())
-        with torch.no_grad():
-            change(copy)
-        mistakes.append((hint, _rnn_reference_outputs(copy, x, None if drop_h0 else h0)))
-
-    variant("bias_hh_l0 is not added: PyTorch's RNN has two biases, add both.",
-            lambda m: m.bias_hh_l0.zero_())
-    variant("bias_ih_l0 is not added: PyTorch's RNN has two biases, add both.",
-            lambda m: m.bias_ih_l0.zero_())
-    variant("weight_hh_l0 is used transposed: with row vectors the recurrent term is h @ weight_hh_l0.T.",
-            lambda m: m.weight_hh_l0.copy_(m.weight_hh_l0.T.clone()))
-    if h0 is not None:
-        variant("h0 is ignored: start from the given h0 (zeros only when h0 is None).",
-                lambda m: None, drop_h0=True)
-    other = "tanh" if nonlinearity == "relu" else "relu"
-    variant(f"the nonlinearity is {other}, but this module was built with nonlinearity='{nonlinearity}'.",
-            lambda m: None, other_nonlinearity=other)
-    return mistakes
-
-
-def check_rnn_module_matches_torch(cls, N, T, D, H, seed, nonlinearity="tanh", zero_h0=False,
-                                   gradients=False):
-    """cls(D, H[, nonlinearity]) loaded with a torch.nn.RNN's state dict computes what it computes.
-
-    zero_h0: call forward(x) with no initial state (it must start from zeros).
-    gradients: also compare the gradients of x, h0 and every parameter after a backward pass.
-    """
-    torch.manual_seed(seed)
-    reference = torch.nn.RNN(D, H, nonlinearity=nonlinearity, batch_first=True)
-    kwargs = {} if nonlinearity == "tanh" else {"nonlinearity": nonlinearity}
-    name = f"{cls.__name__}({D}, {H}{', nonlinearity=' + repr(nonlinearity) if kwargs else ''})"
-    module = call(cls, D, H, name=name, **kwargs)
-    _load_reference(name, module, reference)
-    x = torch.randn(N, T, D, requires_grad=gradients)
-    h0 = None if zero_h0 else torch.randn(N, H, requires_grad=gradients)
-    args = (x,) if zero_h0 else (x, h0)
-    result = call(module, *args, name=f"{name}.forward", returns=2)
-    output, h_T = result
-    expected_output, expected_h_T = _rnn_reference_outputs(reference, x, h0)
-    mistakes = _rnn_mistakes(reference, x, h0, nonlinearity)
-    where = f" (N={N}, T={T}, D={D}, H={H}{', h0=None' if zero_h0 else ''})"
-    check_close("output" + where, output, expected_output, rtol=1e-4, atol=1e-5, dims="(N, T, H)",
-                mistakes=[(hint, value[0]) for hint, value in mistakes])
-    check(tuple(h_T.shape) != (1, N, H),
-          f"h_T has shape {(1, N, H)}: MyRNN returns h_T as (N, H), without torch.nn.RNN's layer axis.")
-    check_close("h_T" + where, h_T, expected_h_T, rtol=1e-4, atol=1e-5, dims="(N, H)",
-                mistakes=[("h_T should be the state after the LAST step, output[:, -1].", expected_output[:, 0])]
-                + [(hint, value[1]) for hint, value in mistakes])
-    if not gradients:
-        return
-    check(output.requires_grad, f"{name}'s output does not require grad: the computation was cut "
-                                f"from autograd (.detach(), .data, numpy or torch.no_grad()?).")
-    weights_out, weights_h = torch.randn(N, T, H), torch.randn(N, H)
-    (output * weights_out).sum().add((h_T * weights_h).sum()).backward()
-    x_grad, h0_grad = x.grad.clone(), h0.grad.clone()
-    x.grad, h0.grad = None, None
-    ref_output, ref_h_n = reference(x, h0[None])
-    (ref_output * weights_out).sum().add((ref_h_n[0] * weights_h).sum()).backward()
-    check_close("the gradient of x", x_grad, x.grad, rtol=1e-4, atol=1e-5)
-    check_close("the gradient of h0", h0_grad, h0.grad, rtol=1e-4, atol=1e-5)
-    own = dict(module.named_parameters())
-    for n, p in reference.named_parameters():
-        check(own[n].grad is not None, f"{name}.{n} got no gradient: is it used in forward?")
-        check_close(f"the gradient of {n}", own[n].grad, p.grad, rtol=1e-4, atol=1e-5)
-
-
-def check_identity_init(fn, rnn):
-    """fn(rnn) sets weight_hh_l0 = I and both biases to 0 in place, and leaves weight_ih_l0 alone."""
-    params = {n: getattr(rnn, n) for n in RNN_PARAMETERS}
-    before = {n: p.detach().clone() for n, p in params.items()}
-    call(fn, rnn, name="identity_init_")
-    for n, p in params.items():
-        now = getattr(rnn, n)
-        check(now is p, f"identity_init_ replaced rnn.{n} with a new object; change the values of the "
-                        f"existing parameter in place (under torch.no_grad(): .copy_(), .zero_()), so "
-                        f"that an optimizer holding it still trains it.")
-        check(isinstance(now, torch.nn.Parameter) and now.requires_grad,
-              f"rnn.{n} is no longer a trainable nn.Parameter after identity_init_.")
-    H = rnn.weight_hh_l0.shape[0]
-    unchanged = "was left unchanged"
-    check_close("weight_hh_l0", rnn.weight_hh_l0, torch.eye(H),
-                mistakes=[(f"weight_hh_l0 {unchanged}; set it to the identity matrix.", before["weight_hh_l0"])])
-    for n in ("bias_ih_l0", "bias_hh_l0"):
-        check_close(n, rnn.__getattr__(n), torch.zeros(H),
-                    mistakes=[(f"{n} {unchanged}; set both biases to zero.", before[n])])
-    check_close("weight_ih_l0", rnn.weight_ih_l0, before["weight_ih_l0"],
-                mistakes=[("weight_ih_l0 must keep its values: only the recurrent weight becomes the identity.",
-                           torch.zeros_like(before["weight_ih_l0"]))])
-
-
-def check_sequence_classifier(cls, input_size, hidden_size, num_classes, N=5, T=8):
-    """cls(D, H, C) maps (N, T, D) to logits (N, C), for any T, using the whole sequence in order."""
-    name = f"{cls.__name__}({input_size}, {hidden_size}, {num_classes})"
-    torch.manual_seed(0)
-    model = call(cls, input_size, hidden_size, num_classes, name=name)
-    check(len(list(model.parameters())) > 0, f"{name} has no parameters to train.")
-    x = torch.rand(N, T, input_size)
-    logits = call(model, x, name=f"{name}.forward")
-    check_shape("logits", logits, (N, num_classes), dims="(N, num_classes)")
-    with torch.no_grad():
-        probabilities_like = bool((logits >= 0).all()) and torch.allclose(logits.sum(1), torch.ones(N), atol=1e-4)
-    check(not probabilities_like, f"{name} returns probabilities (rows sum to 1): return the raw scores "
-                                  f"(logits); nn.CrossEntropyLoss applies the log-softmax itself.")
-    short = call(model, x[:, :3], name=f"{name}.forward")
-    check_shape(f"logits for T=3", short, (N, num_classes), dims="(N, num_classes)")
-    changed_last = x.clone()
-    changed_last[:, -1] = torch.rand(N, input_size) + 1
-    with torch.no_grad():
-        differ_last = not torch.allclose(model(changed_last), model(x))
-        differ_order = not torch.allclose(model(x.flip(1)), model(x))
-    check(differ_last, f"{name}'s logits do not change when the last row changes: classify from the "
-                       f"hidden state after the LAST step (h_T, or output[:, -1]).")
-    check(differ_order, f"{name}'s logits do not change when the rows are reversed: the model ignores "
-                        f"their order. Feed the rows through MyRNN, one time step per row.")
-
-
-def check_accuracy(name, accuracy, threshold):
+def check_accuracy(name, accuracy, threshold, hint=""):
+    """Fail unless accuracy >= threshold; hint: what to check first when it is not."""
     check(accuracy >= threshold,
-          f"the test accuracy of {name} is {accuracy:.3f}, below {threshold}. Check that forward "
-          f"classifies from the last hidden state, returns logits (no softmax), and that MyRNN's "
-          f"tests pass.")
+          f"the test accuracy of {name} is {accuracy:.3f}, below {threshold}." + (f" {hint}" if hint else ""))

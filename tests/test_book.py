@@ -6,13 +6,28 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+import yaml
 
 from conftest import ROOT
-from test_grading import secret_lines
+from test_grading import html_text, secret_lines
 
 JUPYTER_BOOK = str(Path(sys.executable).parent / "jupyter-book")
-PAGES = ["index.html", "book/intro.html", "book/03-rnn/index.html", "exercises/03-rnn/rnn_numpy.html",
-         "exercises/03-rnn/rnn_torch.html", "book/instructor.html"]
+
+
+def toc_entries():
+    """(page, [exercise sections]) for every chapter-level entry of _toc.yml."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    entries = [(toc["root"], [])]
+    for part in toc["parts"]:
+        for chapter in part["chapters"]:
+            sections = [s["file"] for s in chapter.get("sections", [])]
+            entries.append((chapter["file"], sections))
+    return entries
+
+
+PAGES = [page for page, _ in toc_entries()] + [s for _, sections in toc_entries() for s in sections]
+CHAPTERS = [(page, [s for s in sections if s.startswith("exercises/")])
+            for page, sections in toc_entries() if page.startswith("book/") and page.endswith("/index")]
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +44,12 @@ def text_files(site):
             and "_static" not in p.parts]
 
 
-def test_pages_exist(site):
-    missing = [page for page in PAGES if not (site / page).is_file()]
+def test_every_toc_page_is_built(site):
+    assert CHAPTERS and all(exercises for _, exercises in CHAPTERS), "every chapter has exercises"
+    missing = [page for page in ["index"] + PAGES if not (site / f"{page}.html").is_file()]
     assert not missing
+    for notebook in ROOT.glob("exercises/*/*.ipynb"):
+        assert notebook.relative_to(ROOT).with_suffix("").as_posix() in PAGES, f"{notebook} is not in _toc.yml"
 
 
 def test_no_solution_or_hidden_test_anywhere_in_the_site(site):
@@ -41,23 +59,25 @@ def test_no_solution_or_hidden_test_anywhere_in_the_site(site):
             .replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
         leaked = [line for line in secret if line in text]
         assert not leaked, f"{path.relative_to(site)} contains {leaked[:2]}"
-        assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text, path
     assert not list(site.rglob("solutions")), "solutions/ must not be published"
 
 
-def test_math_is_typeset_from_the_build_not_a_cdn(site):
-    page = (site / "book/03-rnn/index.html").read_text()
+@pytest.mark.parametrize("chapter", [c for c, _ in CHAPTERS])
+def test_math_is_typeset_from_the_build_not_a_cdn(site, chapter):
+    page = (site / f"{chapter}.html").read_text()
     scripts = re.findall(r'<script[^>]+src="([^"]*mathjax[^"]*)"', page, flags=re.I)
     assert scripts, "the chapter page loads no MathJax"
     for src in scripts:
         assert not src.startswith(("http:", "https:", "//")), f"MathJax from the network: {src}"
-        assert (site / "book/03-rnn" / src.split("?")[0]).resolve().is_file(), src
+        assert (site / chapter).parent.joinpath(src.split("?")[0]).resolve().is_file(), src
     for path in site.rglob("*.html"):
         assert "cdn.jsdelivr.net/npm/mathjax" not in path.read_text(), path
 
 
 def test_every_local_link_and_image_resolves(site):
     for path in site.rglob("*.html"):
+        if "_static" in path.parts:  # theme templates, not pages
+            continue
         for target in re.findall(r'(?:href|src)="([^"#]+)', path.read_text()):
             parsed = urlparse(target)
             if parsed.scheme or target.startswith(("//", "mailto:", "data:")):
@@ -66,19 +86,22 @@ def test_every_local_link_and_image_resolves(site):
             assert resolved.exists(), f"{path.relative_to(site)} links to missing {target}"
 
 
-def test_chapter_is_executed_and_exercises_are_not(site):
-    chapter = (site / "book/03-rnn/index.html").read_text()
-    assert chapter.count('class="cell_output') >= 3 and "<img" in chapter, "the chapter's demos did not run"
-    for name in ("rnn_numpy", "rnn_torch"):
-        page = (site / f"exercises/03-rnn/{name}.html").read_text()
-        assert 'class="cell_output' not in page, f"{name} was executed by the build"
-        assert "raise NotImplementedError()" in page
+@pytest.mark.parametrize("chapter,exercises", CHAPTERS, ids=[c for c, _ in CHAPTERS])
+def test_chapter_is_executed_and_its_exercises_are_not(site, chapter, exercises):
+    page = (site / f"{chapter}.html").read_text()
+    assert page.count('class="cell_output') >= 3 and "<img" in page, "the chapter's demos did not run"
+    for exercise in exercises:
+        html = (site / f"{exercise}.html").read_text()
+        assert 'class="cell_output' not in html, f"{exercise} was executed by the build"
+        assert "raise NotImplementedError()" in html_text(site / f"{exercise}.html")
 
 
-def test_chapter_offers_its_exercise_notebooks_for_download(site):
-    chapter = (site / "book/03-rnn/index.html").read_text()
-    for name in ("rnn_numpy", "rnn_torch"):
-        links = re.findall(rf'href="([^"]*_downloads/[^"]*{name}\.ipynb)"', chapter)
-        assert links, f"no download link for {name}.ipynb"
-        downloaded = (site / "book/03-rnn" / links[0]).resolve()
-        assert downloaded.read_bytes() == (ROOT / "exercises/03-rnn" / f"{name}.ipynb").read_bytes()
+@pytest.mark.parametrize("chapter,exercises", CHAPTERS, ids=[c for c, _ in CHAPTERS])
+def test_chapter_offers_its_exercise_notebooks_for_download(site, chapter, exercises):
+    page = (site / f"{chapter}.html").read_text()
+    for exercise in exercises:
+        name = Path(exercise).name
+        links = re.findall(rf'href="([^"]*_downloads/[^"]*/{name}\.ipynb)"', page)
+        assert links, f"{chapter} has no download link for {name}.ipynb"
+        downloaded = (site / chapter).parent.joinpath(links[0]).resolve()
+        assert downloaded.read_bytes() == (ROOT / f"{exercise}.ipynb").read_bytes()

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse import checks, oracles
+from rnncourse import ch03, checks
 
 
 def failure(fn, *args, **kwargs):
@@ -91,10 +91,10 @@ def test_check_failure_renders_only_its_message_in_ipython():
 
 
 def test_rnn_oracle_agrees_with_the_formula():
-    x, h0, Wx, Wh, b = oracles.random_arrays(3, (2, 4, 3), (2, 5), (3, 5), (5, 5), (5,))
+    x, h0, Wx, Wh, b = checks.random_arrays(3, (2, 4, 3), (2, 5), (3, 5), (5, 5), (5,))
     h, expected = h0, []
     for t in range(4):
         h = np.tanh(x[:, t] @ Wx + h @ Wh + b)
         expected.append(h)
-    np.testing.assert_allclose(oracles.rnn_forward(x, h0, Wx, Wh, b), np.stack(expected, 1), rtol=1e-12)
-    np.testing.assert_allclose(oracles.rnn_step(x[:, 0], h0, Wx, Wh, b), expected[0], rtol=1e-12)
+    np.testing.assert_allclose(ch03.rnn_forward(x, h0, Wx, Wh, b), np.stack(expected, 1), rtol=1e-12)
+    np.testing.assert_allclose(ch03.rnn_step(x[:, 0], h0, Wx, Wh, b), expected[0], rtol=1e-12)

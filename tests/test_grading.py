@@ -12,7 +12,7 @@ def rows_of(graded, student):
     return {row["assignment"]: row for row in rows if row["student"] == student}
 
 
-def test_cells(row):
+def graded_cells(row):
     return {k: v for k, v in row.items() if ":" in k}
 
 
@@ -21,7 +21,7 @@ def test_solutions_get_full_marks(graded, assignment):
     row = rows_of(graded, "solution")[assignment]
     assert row["status"] == "graded", row["status"]
     assert row["max"] > 0
-    lost = {k: v for k, v in test_cells(row).items() if v == 0}
+    lost = {k: v for k, v in graded_cells(row).items() if v == 0}
     assert not lost, f"the reference solution loses points in {lost}"
     assert row["total"] == row["max"]
 
@@ -30,7 +30,7 @@ def test_solutions_get_full_marks(graded, assignment):
 def test_untouched_exercises_get_zero(graded, assignment):
     row = rows_of(graded, "untouched")[assignment]
     assert row["status"] == "graded", row["status"]
-    earned = {k: v for k, v in test_cells(row).items() if v != 0}
+    earned = {k: v for k, v in graded_cells(row).items() if v != 0}
     assert not earned, f"an untouched exercise earns points in {earned}"
     assert row["total"] == 0 and row["max"] > 0
 
@@ -40,7 +40,7 @@ def test_mutant_submission_loses_every_mutated_exercise(graded, notebook):
     row = rows_of(graded, "mutant")[notebook.parent.name]
     for cell in answer_cells(harness.load(notebook)):
         grade_id = harness.nbgrader_meta(cell)["grade_id"]
-        scores = {k: v for k, v in test_cells(row).items()
+        scores = {k: v for k, v in graded_cells(row).items()
                   if k.startswith(f"{notebook.stem}:test_{grade_id}")}
         assert scores, f"no test cell for {grade_id}"
         assert 0 in scores.values(), f"a wrong {grade_id} kept full marks in nbgrader: {scores}"
@@ -48,7 +48,10 @@ def test_mutant_submission_loses_every_mutated_exercise(graded, notebook):
 
 def secret_lines(kind):
     """Distinctive lines (25 characters or more) of the reference solutions ("SOLUTION") or of
-    the hidden tests ("HIDDEN TESTS") of every solution notebook."""
+    the hidden tests ("HIDDEN TESTS") of every solution notebook that students do not see anyway
+    (a line that also stands in an exercise notebook is public)."""
+    public = "\n".join(harness.source(cell) for notebook in ROOT.glob("exercises/*/*.ipynb")
+                       for cell in harness.load(notebook)["cells"])
     lines = set()
     for notebook in solution_notebooks():
         for cell in harness.load(notebook)["cells"]:
@@ -60,6 +63,7 @@ def secret_lines(kind):
                     inside = False
                 elif inside and len(line.strip()) >= 25:
                     lines.add(line.strip())
+    lines = {line for line in lines if line not in public}
     assert len(lines) >= 5, f"too few {kind} lines found to make this check meaningful"
     return lines
 
@@ -74,8 +78,8 @@ def test_feedback_shows_messages_and_no_hidden_tests(graded):
     feedback = sorted((out / "feedback").glob("*/*/*.html"))
     assert len(feedback) == 3 * len(solution_notebooks())
     for page in feedback:
-        # the student "solution" submitted the reference code, so its feedback shows that code
-        secret = hidden if page.parts[-3] == "solution" else hidden | solution
+        # the other students' feedback shows their own code, which may share lines with the solution
+        secret = hidden | solution if page.parts[-3] == "untouched" else hidden
         text = html_text(page)
         leaked = [line for line in secret if line in text]
         assert not leaked, f"{page} shows hidden test or solution code: {leaked[:3]}"

@@ -1,0 +1,242 @@
+"""Chapter 03 (the recurrence): references for the tests, and the known mistakes they recognise.
+
+The correct values come from PyTorch's own modules (`torch.nn.RNN`) in float64, never from the
+reference solutions. Each `*_mistakes` function returns `(hint, wrong_value)` pairs for
+`checks.check_close`: values that a plausible wrong implementation produces, so that a failing
+test can name the mistake. The `check_*` functions test the PyTorch exercises through their API.
+
+numpy conventions: row vectors, x: (N, D), h: (N, H), Wx: (D, H), Wh: (H, H), b: (H,).
+"""
+import numpy as np
+import torch
+
+from rnncourse.checks import call, check, check_close, check_parameters_like, check_shape, load_state_like
+
+def _torch(a):
+    return torch.tensor(np.array(a, dtype=np.float64, order="C").tolist(), dtype=torch.float64)
+
+
+def torch_rnn_from_numpy(Wx, Wh, b, nonlinearity="tanh"):
+    """A float64 torch.nn.RNN (batch_first) holding the course's row-convention weights.
+
+    Wx: (D, H), Wh: (H, H), b: (H,). PyTorch stores weight_ih as (H, D) and adds two biases,
+    so it gets the transposes and the bias goes into bias_ih (bias_hh is zero).
+    """
+    D, H = Wx.shape
+    rnn = torch.nn.RNN(D, H, nonlinearity=nonlinearity, batch_first=True).double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(_torch(Wx).T)
+        rnn.weight_hh_l0.copy_(_torch(Wh).T)
+        rnn.bias_ih_l0.copy_(_torch(b))
+        rnn.bias_hh_l0.zero_()
+    return rnn
+
+
+def rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh"):
+    """h: (N, T, H), all hidden states of a tanh RNN over x: (N, T, D) from h0: (N, H)."""
+    rnn = torch_rnn_from_numpy(Wx, Wh, b, nonlinearity)
+    with torch.no_grad():
+        h, _ = rnn(_torch(x), _torch(h0)[None])
+    return h.numpy()
+
+
+def rnn_step(x, prev_h, Wx, Wh, b):
+    """next_h: (N, H), one step of the tanh RNN for x: (N, D) and prev_h: (N, H)."""
+    return rnn_forward(x[:, None, :], prev_h, Wx, Wh, b)[:, 0, :]
+
+
+def rnn_step_mistakes(x, prev_h, Wx, Wh, b):
+    """Values of one RNN step as plausible wrong implementations compute it."""
+    pre = x @ Wx + prev_h @ Wh + b
+    return [
+        ("tanh is missing: next_h = tanh(x Wx + prev_h Wh + b), not the pre-activation.", pre),
+        ("Wh is used transposed: the recurrent term is prev_h @ Wh (row vectors), not prev_h @ Wh.T.",
+         np.tanh(x @ Wx + prev_h @ Wh.T + b)),
+        ("the bias b is missing.", np.tanh(x @ Wx + prev_h @ Wh)),
+        ("prev_h is ignored: the recurrent term prev_h @ Wh is missing.", np.tanh(x @ Wx + b)),
+        ("the input term x @ Wx is missing.", np.tanh(prev_h @ Wh + b)),
+        ("the nonlinearity is a sigmoid; this RNN uses tanh.", 1 / (1 + np.exp(-pre))),
+        ("the nonlinearity is a ReLU; this RNN uses tanh.", np.maximum(pre, 0)),
+        ("tanh is applied to each term separately; apply it once, to the sum.",
+         np.tanh(x @ Wx) + np.tanh(prev_h @ Wh) + np.tanh(b)),
+    ]
+
+
+def rnn_forward_mistakes(x, h0, Wx, Wh, b):
+    """Values of the whole forward pass as plausible wrong implementations compute them."""
+    T = x.shape[1]
+    from_h0 = np.stack([np.tanh(x[:, t] @ Wx + h0 @ Wh + b) for t in range(T)], axis=1)
+    zeros_start = rnn_forward(x, np.zeros_like(h0), Wx, Wh, b)
+    correct = rnn_forward(x, h0, Wx, Wh, b)
+    shifted = np.concatenate([h0[:, None, :], correct[:, :-1]], axis=1)
+    reversed_time = rnn_forward(x[:, ::-1], h0, Wx, Wh, b)
+    return [
+        ("every step starts from h0: feed each step the hidden state of the step before.", from_h0),
+        ("h0 is ignored: the first step must start from the given h0, not from zeros.", zeros_start),
+        ("the states are shifted by one step: h[:, t] is the state after reading x[:, t] "
+         "(h0 itself is not part of the output).", shifted),
+        ("time runs backwards: process x[:, 0] first.", reversed_time),
+        ("the last time step is never computed: loop over all T steps.",
+         np.concatenate([correct[:, :-1], np.zeros_like(correct[:, -1:])], axis=1)),
+        ("only the last state is repeated over time: store every step's state in h[:, t].",
+         np.repeat(correct[:, -1:], T, axis=1)),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# PyTorch exercises: tested through their API against torch.nn.RNN
+# ---------------------------------------------------------------------------------------------
+
+RNN_PARAMETERS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+
+
+def check_rnn_module_parameters(cls, input_size, hidden_size):
+    """cls(input_size, hidden_size) has torch.nn.RNN's parameters, initialised uniformly in ±1/sqrt(H)."""
+    name = f"{cls.__name__}({input_size}, {hidden_size})"
+    module = call(cls, input_size, hidden_size, name=name)
+    check_parameters_like(name, module, torch.nn.RNN(input_size, hidden_size, batch_first=True))
+    bound = 1 / hidden_size ** 0.5
+    for n, p in module.named_parameters():
+        check(p.requires_grad, f"{name}.{n} does not require grad: it could not be trained.")
+        values = p.detach()
+        check(bool(torch.isfinite(values).all()) and float(values.abs().max()) <= bound + 1e-6,
+              f"{name}.{n} should start uniform in [-1/sqrt(H), 1/sqrt(H)] = ±{bound:.3f}, like "
+              f"torch.nn.RNN's; its largest magnitude is {float(values.abs().max()):.3g}.")
+        check(p.numel() < 2 or float(values.std()) > 0,
+              f"{name}.{n} starts with all entries equal; initialise it randomly (uniform_).")
+
+
+def _rnn_reference_outputs(reference, x, h0):
+    with torch.no_grad():
+        output, h_n = reference(x, None if h0 is None else h0[None])
+    return output, h_n[0]
+
+
+def _rnn_mistakes(reference, x, h0, nonlinearity):
+    """(hint, output) pairs for the usual mistakes of an RNN module, computed with nn.RNN."""
+    D, H = reference.input_size, reference.hidden_size
+    mistakes = []
+
+    def variant(hint, change, other_nonlinearity=None, drop_h0=False):
+        copy = torch.nn.RNN(D, H, batch_first=True, nonlinearity=other_nonlinearity or nonlinearity)
+        copy.load_state_dict(reference.state_dict())
+        with torch.no_grad():
+            change(copy)
+        mistakes.append((hint, _rnn_reference_outputs(copy, x, None if drop_h0 else h0)))
+
+    variant("bias_hh_l0 is not added: PyTorch's RNN has two biases, add both.",
+            lambda m: m.bias_hh_l0.zero_())
+    variant("bias_ih_l0 is not added: PyTorch's RNN has two biases, add both.",
+            lambda m: m.bias_ih_l0.zero_())
+    variant("weight_hh_l0 is used transposed: with row vectors the recurrent term is h @ weight_hh_l0.T.",
+            lambda m: m.weight_hh_l0.copy_(m.weight_hh_l0.T.clone()))
+    if h0 is not None:
+        variant("h0 is ignored: start from the given h0 (zeros only when h0 is None).",
+                lambda m: None, drop_h0=True)
+    other = "tanh" if nonlinearity == "relu" else "relu"
+    variant(f"the nonlinearity is {other}, but this module was built with nonlinearity='{nonlinearity}'.",
+            lambda m: None, other_nonlinearity=other)
+    return mistakes
+
+
+def check_rnn_module_matches_torch(cls, N, T, D, H, seed, nonlinearity="tanh", zero_h0=False,
+                                   gradients=False):
+    """cls(D, H[, nonlinearity]) loaded with a torch.nn.RNN's state dict computes what it computes.
+
+    zero_h0: call forward(x) with no initial state (it must start from zeros).
+    gradients: also compare the gradients of x, h0 and every parameter after a backward pass.
+    """
+    torch.manual_seed(seed)
+    reference = torch.nn.RNN(D, H, nonlinearity=nonlinearity, batch_first=True)
+    kwargs = {} if nonlinearity == "tanh" else {"nonlinearity": nonlinearity}
+    name = f"{cls.__name__}({D}, {H}{', nonlinearity=' + repr(nonlinearity) if kwargs else ''})"
+    module = call(cls, D, H, name=name, **kwargs)
+    load_state_like(name, module, reference)
+    x = torch.randn(N, T, D, requires_grad=gradients)
+    h0 = None if zero_h0 else torch.randn(N, H, requires_grad=gradients)
+    args = (x,) if zero_h0 else (x, h0)
+    result = call(module, *args, name=f"{name}.forward", returns=2)
+    output, h_T = result
+    expected_output, expected_h_T = _rnn_reference_outputs(reference, x, h0)
+    mistakes = _rnn_mistakes(reference, x, h0, nonlinearity)
+    where = f" (N={N}, T={T}, D={D}, H={H}{', h0=None' if zero_h0 else ''})"
+    check_close("output" + where, output, expected_output, rtol=1e-4, atol=1e-5, dims="(N, T, H)",
+                mistakes=[(hint, value[0]) for hint, value in mistakes])
+    check(tuple(h_T.shape) != (1, N, H),
+          f"h_T has shape {(1, N, H)}: MyRNN returns h_T as (N, H), without torch.nn.RNN's layer axis.")
+    check_close("h_T" + where, h_T, expected_h_T, rtol=1e-4, atol=1e-5, dims="(N, H)",
+                mistakes=[("h_T should be the state after the LAST step, output[:, -1].", expected_output[:, 0])]
+                + [(hint, value[1]) for hint, value in mistakes])
+    if not gradients:
+        return
+    check(output.requires_grad, f"{name}'s output does not require grad: the computation was cut "
+                                f"from autograd (.detach(), .data, numpy or torch.no_grad()?).")
+    weights_out, weights_h = torch.randn(N, T, H), torch.randn(N, H)
+    (output * weights_out).sum().add((h_T * weights_h).sum()).backward()
+    x_grad, h0_grad = x.grad.clone(), h0.grad.clone()
+    x.grad, h0.grad = None, None
+    ref_output, ref_h_n = reference(x, h0[None])
+    (ref_output * weights_out).sum().add((ref_h_n[0] * weights_h).sum()).backward()
+    check_close("the gradient of x", x_grad, x.grad, rtol=1e-4, atol=1e-5)
+    check_close("the gradient of h0", h0_grad, h0.grad, rtol=1e-4, atol=1e-5)
+    own = dict(module.named_parameters())
+    for n, p in reference.named_parameters():
+        check(own[n].grad is not None, f"{name}.{n} got no gradient: is it used in forward?")
+        check_close(f"the gradient of {n}", own[n].grad, p.grad, rtol=1e-4, atol=1e-5)
+
+
+def check_identity_init(fn, rnn):
+    """fn(rnn) sets weight_hh_l0 = I and both biases to 0 in place, and leaves weight_ih_l0 alone."""
+    params = {n: getattr(rnn, n) for n in RNN_PARAMETERS}
+    before = {n: p.detach().clone() for n, p in params.items()}
+    call(fn, rnn, name="identity_init_")
+    for n, p in params.items():
+        now = getattr(rnn, n)
+        check(now is p, f"identity_init_ replaced rnn.{n} with a new object; change the values of the "
+                        f"existing parameter in place (under torch.no_grad(): .copy_(), .zero_()), so "
+                        f"that an optimizer holding it still trains it.")
+        check(isinstance(now, torch.nn.Parameter) and now.requires_grad,
+              f"rnn.{n} is no longer a trainable nn.Parameter after identity_init_.")
+    H = rnn.weight_hh_l0.shape[0]
+    unchanged = "was left unchanged"
+    check_close("weight_hh_l0", rnn.weight_hh_l0, torch.eye(H),
+                mistakes=[(f"weight_hh_l0 {unchanged}; set it to the identity matrix.", before["weight_hh_l0"])])
+    for n in ("bias_ih_l0", "bias_hh_l0"):
+        check_close(n, rnn.__getattr__(n), torch.zeros(H),
+                    mistakes=[(f"{n} {unchanged}; set both biases to zero.", before[n])])
+    check_close("weight_ih_l0", rnn.weight_ih_l0, before["weight_ih_l0"],
+                mistakes=[("weight_ih_l0 must keep its values: only the recurrent weight becomes the identity.",
+                           torch.zeros_like(before["weight_ih_l0"]))])
+
+
+def check_sequence_classifier(cls, input_size, hidden_size, num_classes, N=5, T=8):
+    """cls(D, H, C) maps (N, T, D) to logits (N, C), for any T, using the whole sequence in order."""
+    name = f"{cls.__name__}({input_size}, {hidden_size}, {num_classes})"
+    torch.manual_seed(0)
+    model = call(cls, input_size, hidden_size, num_classes, name=name)
+    check(len(list(model.parameters())) > 0, f"{name} has no parameters to train.")
+    x = torch.rand(N, T, input_size)
+    logits = call(model, x, name=f"{name}.forward")
+    check_shape("logits", logits, (N, num_classes), dims="(N, num_classes)")
+    with torch.no_grad():
+        probabilities_like = bool((logits >= 0).all()) and torch.allclose(logits.sum(1), torch.ones(N), atol=1e-4)
+    check(not probabilities_like, f"{name} returns probabilities (rows sum to 1): return the raw scores "
+                                  f"(logits); nn.CrossEntropyLoss applies the log-softmax itself.")
+    short = call(model, x[:, :3], name=f"{name}.forward")
+    check_shape(f"logits for T=3", short, (N, num_classes), dims="(N, num_classes)")
+    changed_last = x.clone()
+    changed_last[:, -1] = torch.rand(N, input_size) + 1
+    with torch.no_grad():
+        differ_last = not torch.allclose(model(changed_last), model(x))
+        differ_order = not torch.allclose(model(x.flip(1)), model(x))
+    check(differ_last, f"{name}'s logits do not change when the last row changes: classify from the "
+                       f"hidden state after the LAST step (h_T, or output[:, -1]).")
+    check(differ_order, f"{name}'s logits do not change when the rows are reversed: the model ignores "
+                        f"their order. Feed the rows through MyRNN, one time step per row.")
+
+
+#END
+
+
+CLASSIFIER_HINT = ("Check that forward classifies from the last hidden state and returns logits "
+                   "(no softmax), and that MyRNN's tests pass.")

@@ -1,0 +1,47 @@
+"""The exercise API of ../shared/SYLLABUS.md: what each student answer cell must define.
+
+For a function: its argument names. For a class: the argument names of __init__ and of forward.
+None: the cell defines no function (a concept check that assigns answer variables), or the
+syllabus leaves the signature to the chapter (AttentionDecoder).
+"""
+
+SIGNATURES = {
+    # 01-before-rnns
+    "bag_of_words": ["tokens", "vocab"],
+    "fixed_window_features": ["token_ids", "k", "V"],
+    "ngram_log_likelihood": ["train_ids", "test_ids", "n", "V", "alpha"],
+    # 02-design-criteria
+    "pad_sequences": ["seqs", "pad_value"],
+    "sequence_mask": ["lengths", "T"],
+    "masked_mean": ["x", "lengths"],
+    "concept_check": None,
+    # 03-rnn
+    "rnn_step_forward": ["x", "prev_h", "Wx", "Wh", "b"],
+    "rnn_forward": ["x", "h0", "Wx", "Wh", "b"],
+    "MyRNN": (["self", "input_size", "hidden_size", "nonlinearity"], ["self", "x", "h0"]),
+    "identity_init_": ["rnn"],
+    "RowByRowClassifier": (["self", "input_size", "hidden_size", "num_classes"], ["self", "images"]),
+    # 04-bptt
+    "rnn_step_backward": ["dnext_h", "cache"],
+    "rnn_backward": ["dh", "cache"],
+    "softmax_cross_entropy": ["logits", "targets"],
+    "tbptt_chunks": ["ids", "seq_length"],
+    "train_tbptt": ["model", "ids", "seq_length", "steps", "lr"],
+    "sample": ["model", "start_ids", "n", "temperature"],
+    # 05-gradients
+    "hidden_jacobian_norms": ["Wh", "h"],
+    "clip_grad_norm": ["grads", "max_norm"],
+    "clip_grad_value": ["grads", "clip_value"],
+    # 06-lstm
+    "lstm_step_forward": ["x", "prev_h", "prev_c", "Wx", "Wh", "b"],
+    "lstm_forward": ["x", "h0", "Wx", "Wh", "b"],
+    "lstm_step_backward": ["dnext_h", "dnext_c", "cache"],
+    "lstm_backward": ["dh", "cache"],
+    "MyLSTM": (["self", "input_size", "hidden_size"], ["self", "x", "state"]),
+    "MyGRUCell": (["self", "input_size", "hidden_size"], ["self", "x", "h"]),
+    # 07-attention
+    "softmax": ["x", "axis"],
+    "scaled_dot_product_attention": ["q", "k", "v", "mask"],
+    "additive_attention": ["query", "keys", "Wq", "Wk", "v", "mask"],
+    "AttentionDecoder": None,
+}
