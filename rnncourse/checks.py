@@ -9,6 +9,7 @@ differences), kept with each chapter's known mistakes in `rnncourse.chNN`, never
 reference solutions. This module holds what every chapter shares.
 """
 import traceback
+import warnings
 
 import numpy as np
 
@@ -106,13 +107,17 @@ def call(fn, *args, name=None, returns=None, **kwargs):
 
     returns: None to accept any result, or the number of values the function must return as a
         tuple (e.g. 2 for `next_h, cache`).
-    Also fails when the call changed one of its array arguments in place.
+    Also fails when the call changed one of its array arguments in place. Warnings raised during
+    the call are silenced: nbgrader scores 0 any test cell that writes to stderr, and a warning
+    (an overflow in np.exp, a deprecation) must not cost a right answer its points.
     """
     name = name or getattr(fn, "__name__", "the function")
     described = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
     copies = [(i, a, _copy(a)) for i, a in enumerate(args) if _copy(a) is not None]
     try:
-        result = fn(*args, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = fn(*args, **kwargs)
     except NotImplementedError:
         fail(f"{name} is not implemented yet: replace `raise NotImplementedError()` in its cell "
              f"with your code, run that cell, then this one.")

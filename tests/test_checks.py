@@ -1,4 +1,7 @@
 """The checks module passes right answers and fails wrong ones with a message that says why."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -72,6 +75,26 @@ def test_call_explains_not_implemented_exceptions_wrong_returns_and_in_place_cha
     assert "should return a tuple of 2 values" in failure(checks.call, single, x, returns=2)
     assert "changed its argument number 1" in failure(checks.call, in_place, x)
     assert checks.call(single, 3) == 3
+
+
+NOISY = """
+import warnings, numpy as np
+from rnncourse import checks
+def noisy(x):
+    warnings.warn("an old API", UserWarning)
+    return np.exp(x)
+{call}
+"""
+
+
+def test_call_keeps_warnings_off_stderr():
+    def stderr_of(call):
+        done = subprocess.run([sys.executable, "-c", NOISY.format(call=call)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    assert "an old API" in stderr_of("noisy(np.array([1000.0]))")  # the control: it does warn
+    assert stderr_of("checks.call(noisy, np.array([1000.0]))") == ""
 
 
 def test_numeric_gradient_matches_a_known_derivative():
