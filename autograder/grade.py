@@ -1,47 +1,71 @@
-"""Autograde a folder of student submissions with nbgrader; write a grade table and feedback.
+"""Grade student submissions with nbgrader: in parallel, each in a sandbox; write a grade table,
+per-student feedback and a summary.
 
 Usage (from the repository root, after the README's setup command):
 
     .venv/bin/python autograder/grade.py SUBMISSIONS [--assignment 03-rnn ...] [--out grading]
+        [--workers 2] [--regrade] [--db postgresql://user:pw@host/db] [--zip-regexp REGEXP]
 
-SUBMISSIONS holds one folder per student, each with one folder per assignment holding the
-student's notebooks, as nbgrader collects them: SUBMISSIONS/<student>/<assignment>/<name>.ipynb.
+SUBMISSIONS is either a folder with one folder per student, each with one folder per assignment
+(SUBMISSIONS/<student>/<assignment>/<name>.ipynb, as nbgrader collects them), or an LMS download:
+a .zip of files named by student, unpacked by nbgrader's `zip_collect` (default file names
+`<student>_<notebook>.ipynb`, or `--zip-regexp` with nbgrader's `student_id` and `file_id`
+groups); a zip grades the one `--assignment` given.
 
-Writes into the --out folder (default `grading/`, git-ignored), which is an nbgrader course
-directory of its own whose source is this repository's `solutions/`:
-- grades.csv: one row per student and assignment: each test cell's points, total, max, status;
+Writes into the --out folder (default `grading/`, git-ignored), an nbgrader course directory
+whose source is this repository's `solutions/`:
+- grades.csv: student, assignment, each test cell's points (`notebook:test id`), total, max,
+  status (`graded`, or the reasons: failed to run, flagged, tampering, missing notebook...);
 - feedback/<student>/<assignment>/<name>.html: each test's result and message, without the
-  hidden tests' source;
-- gradebook.db, submitted/, autograded/: nbgrader's own records.
+  hidden tests' source (and without any output quoting them);
+- summary.txt: how many were graded, failed to run, flagged;
+- the gradebook (gradebook.db, or the --db PostgreSQL URL shared by several machines),
+  autograded/ (nbgrader's executed notebooks).
+
+Re-running skips submissions the gradebook already holds; --regrade grades them again and
+replaces their scores. Each submission is graded by one of W workers (--workers) in a course
+folder of its own, its kernel sandboxed (see sandbox.py and book/instructor.md).
 """
 import argparse
 import csv
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+HERE = ROOT / "autograder"
 SOLUTIONS = ROOT / "solutions"
+sys.path.insert(0, str(HERE))
 
 
 def assignments_available():
-    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir())
+    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
 def notebooks_of(assignment):
     return sorted(p.name for p in (SOLUTIONS / assignment).glob("*.ipynb"))
 
 
-def write_course_config(out):
+def sqlite_url(out):
+    return "sqlite:///" + str(Path(out) / "gradebook.db")
+
+
+def write_course_config(out, db_url=None):
     """An nbgrader_config.py for the grading folder: the course's, re-rooted there."""
-    (out / "nbgrader_config.py").write_text(
-        f"load_subconfig({str(ROOT / 'autograder' / 'nbgrader_config.py')!r})\n"
+    (Path(out) / "nbgrader_config.py").write_text(
+        f"load_subconfig({str(HERE / 'nbgrader_config.py')!r})\n"
         f"c.CourseDirectory.root = {str(out)!r}\n"
         f"c.CourseDirectory.source_directory = {str(SOLUTIONS)!r}\n"
         f"c.CourseDirectory.release_directory = 'release'\n"
-        f"c.CourseDirectory.db_url = {'sqlite:///' + str(out / 'gradebook.db')!r}\n"
+        f"c.CourseDirectory.db_url = {db_url or sqlite_url(out)!r}\n"
     )
 
 
@@ -50,114 +74,343 @@ def nbgrader(out, *args):
     env = dict(os.environ)
     # nbgrader shells out to `jupyter` and `alembic`: the environment's bin must be on PATH.
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = str(HERE)
     done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=out, env=env,
                           capture_output=True, text=True)
     return done.returncode == 0, done.stdout + done.stderr
 
 
+# ---------------------------------------------------------------- the status table (our records)
+
+class Records:
+    """Our own table in the gradebook's database: one row per (student, assignment) with the
+    grading status; a row is also the claim that lets several machines share one course."""
+
+    def __init__(self, db_url):
+        import sqlalchemy as sa
+        self.sa = sa
+        self.engine = sa.create_engine(db_url)
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(
+                "CREATE TABLE IF NOT EXISTS rnn_grading_status (student VARCHAR(255) NOT NULL, "
+                "assignment VARCHAR(255) NOT NULL, status TEXT NOT NULL, host VARCHAR(255), "
+                "updated FLOAT, PRIMARY KEY (student, assignment))"))
+
+    def claim(self, student, assignment, regrade):
+        """True if this process may grade the submission (nobody graded or is grading it)."""
+        sa = self.sa
+        with self.engine.begin() as conn:
+            if regrade:
+                conn.execute(sa.text("DELETE FROM rnn_grading_status WHERE student=:s AND assignment=:a"),
+                             {"s": student, "a": assignment})
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO rnn_grading_status VALUES (:s, :a, 'running', :h, :t)"),
+                             {"s": student, "a": assignment, "h": os.uname().nodename, "t": time.time()})
+            return True
+        except sa.exc.IntegrityError:
+            return False
+
+    def set(self, student, assignment, status):
+        with self.engine.begin() as conn:
+            conn.execute(self.sa.text("UPDATE rnn_grading_status SET status=:st, updated=:t "
+                                      "WHERE student=:s AND assignment=:a"),
+                         {"st": status, "t": time.time(), "s": student, "a": assignment})
+
+    def all(self, assignment):
+        with self.engine.begin() as conn:
+            rows = conn.execute(self.sa.text("SELECT student, status FROM rnn_grading_status "
+                                             "WHERE assignment=:a"), {"a": assignment})
+            return dict(rows.fetchall())
+
+    def release(self, student, assignment):
+        with self.engine.begin() as conn:
+            conn.execute(self.sa.text("DELETE FROM rnn_grading_status WHERE student=:s AND "
+                                      "assignment=:a AND status='running'"), {"s": student, "a": assignment})
+
+
+# ---------------------------------------------------------------- preparing an assignment
+
+def prepare(out, assignment, db_url):
+    """A clean template gradebook for the workers (this assignment only, no submission), and
+    the assignment in the real gradebook (added once; a shared gradebook keeps the first)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    template = out / ".template" / assignment
+    if template.exists():
+        shutil.rmtree(template)
+    template.mkdir(parents=True)
+    write_course_config(template)
+    ok, log = nbgrader(template, "generate_assignment", assignment, "--force")
+    if not ok:
+        raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{log}")
+    with Gradebook(db_url) as gradebook:
+        try:
+            gradebook.find_assignment(assignment)
+            present = True
+        except MissingEntry:
+            present = False
+    if not present:
+        ok, log = nbgrader(out, "generate_assignment", assignment, "--force")
+        if not ok:
+            raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{log}")
+    return template / "gradebook.db"
+
+
+def clean_fingerprint(out):
+    import guard
+    path = out / ".template" / "clean-fingerprint.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(guard.expected()))
+    return path
+
+
+# ---------------------------------------------------------------- collecting submissions
+
 def collect(submissions, out, assignment):
-    """Copy each student's notebooks of `assignment` into out/submitted; return {student: problems}."""
+    """Check each student's files for `assignment`; return {student: (files, problems)} where
+    files maps each expected notebook name to the file to grade for it."""
+    import screen
+    import nbformat
+
     expected = notebooks_of(assignment)
-    problems = {}
+    ids = {}
+    trusted = set()
+    for name in expected:
+        source = nbformat.read(SOLUTIONS / assignment / name, as_version=4)
+        ids[name] = screen.grade_ids(source)
+        trusted |= screen.trusted_sources(source)
+        release = ROOT / "exercises" / assignment / name
+        if release.exists():
+            trusted |= screen.trusted_sources(nbformat.read(release, as_version=4))
+    result = {}
     for student_dir in sorted(p for p in Path(submissions).iterdir() if p.is_dir()):
         student = student_dir.name
         source = student_dir / assignment
         if not source.is_dir():
             continue
-        target = out / "submitted" / student / assignment
+        problems, readable = [], {}
+        for path in sorted(source.glob("*.ipynb")):
+            nb, reason = screen.read_notebook(path)
+            if reason:
+                problems.append(reason)
+            else:
+                readable[path.name] = (path, nb)
+        mapping = screen.match_names({k: v[1] for k, v in readable.items()}, ids)
+        files = {}
+        for name in expected:
+            if name in readable:
+                files[name] = readable[name][0]
+            elif name in mapping:
+                files[name] = readable[mapping[name]][0]
+                problems.append(f"{mapping[name]} graded as {name} (wrong file name)")
+            elif not any(r.startswith(name + " ") for r in problems):
+                problems.append(f"missing {name}")
+        used = {Path(p).name for p in files.values()}
+        problems += [f"unexpected {name} (not graded)" for name in readable if name not in used]
+        for name, path in files.items():
+            flags = screen.suspicious(readable[path.name][1], trusted)
+            problems += [f"flagged for review: {name} {reason}" for reason in flags]
+        result[student] = (files, problems)
+    return result
+
+
+def from_zip(archive, out, assignment, regexp):
+    """Unpack an LMS download with nbgrader's zip_collect; return the submissions folder."""
+    stage = out / ".zip" / assignment
+    if stage.exists():
+        shutil.rmtree(stage)
+    (stage / "downloaded" / assignment / "archive").mkdir(parents=True)
+    shutil.copy(archive, stage / "downloaded" / assignment / "archive" / Path(archive).name)
+    write_course_config(stage)
+    with open(stage / "nbgrader_config.py", "a") as handle:
+        handle.write(f"c.FileNameCollectorPlugin.named_regexp = {regexp!r}\n")
+    ok, log = nbgrader(stage, "zip_collect", assignment, "--force")
+    if not ok:
+        raise SystemExit(f"nbgrader zip_collect failed:\n{log}")
+    return stage / "submitted"
+
+
+# ---------------------------------------------------------------- merging and reporting
+
+def merge(result, db_url, out):
+    """Put a worker's scores into the real gradebook (replacing any earlier grading), and its
+    executed notebooks and feedback into the grading folder."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    student, assignment = result["student"], result["assignment"]
+    course = Path(result["course"])
+    for kind in ("autograded", "feedback"):
+        target = out / kind / student / assignment
         if target.exists():
             shutil.rmtree(target)
-        target.mkdir(parents=True)
-        issues = []
-        for name in expected:
-            if (source / name).is_file():
-                shutil.copy2(source / name, target / name)
-            else:
-                issues.append(f"missing {name}")
-        extra = sorted(p.name for p in source.glob("*.ipynb") if p.name not in expected)
-        issues += [f"unexpected {name} (not graded)" for name in extra]
-        problems[student] = issues
-    return problems
+        produced = course / kind / student / assignment
+        if produced.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(produced, target)
+    with Gradebook(db_url) as gradebook:
+        gradebook.update_or_create_student(student)
+        try:  # a regrade overwrites the scores of the existing submission: never a duplicate
+            gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            gradebook.add_submission(assignment, student)
+        for notebook, cells in result["scores"].items():
+            for cell, score in cells.items():
+                grade = gradebook.find_grade(cell, notebook, assignment, student)
+                grade.auto_score = score
+                grade.needs_manual_grade = False
+        gradebook.db.commit()
 
 
-def read_grades(out, assignment, problems, logs):
-    """Rows of the grade table for one assignment, from the gradebook."""
+def grade_rows(db_url, assignment, statuses):
     from nbgrader.api import Gradebook, MissingEntry
 
     rows = []
-    with Gradebook("sqlite:///" + str(out / "gradebook.db")) as gradebook:
-        for student in sorted(problems):
+    with Gradebook(db_url) as gradebook:
+        for student in sorted(statuses):
             row = {"student": student, "assignment": assignment}
-            status = list(problems[student])
-            try:
-                submission = gradebook.find_submission(assignment, student)
-            except MissingEntry:
-                submission = None
             total = maximum = 0.0
             for notebook in notebooks_of(assignment):
                 name = notebook[:-len(".ipynb")]
-                nb_submission = None
-                if submission is not None:
-                    try:
-                        nb_submission = gradebook.find_submission_notebook(name, assignment, student)
-                    except MissingEntry:
-                        pass
                 for cell in gradebook.find_notebook(name, assignment).grade_cells:
-                    score = 0.0
-                    if nb_submission is not None:
-                        grade = gradebook.find_grade(cell.name, name, assignment, student)
-                        score = grade.score
-                    row[f"{name}:{cell.name}"] = score
-                    total += score
+                    try:
+                        score = gradebook.find_grade(cell.name, name, assignment, student).score
+                    except MissingEntry:
+                        score = 0.0
+                    row[f"{name}:{cell.name}"] = float(score or 0.0)
+                    total += float(score or 0.0)
                     maximum += cell.max_score
-                if nb_submission is None and f"missing {notebook}" not in status:
-                    status.append(f"{notebook} not graded")
-            if student in logs:
-                status.append(logs[student])
-            row.update(total=total, max=maximum, status="; ".join(status) or "graded")
+            row.update(total=total, max=maximum, status=statuses[student])
             rows.append(row)
     return rows
 
 
-def grade(submissions, out, assignments):
-    out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    write_course_config(out)
-    rows = []
-    for assignment in assignments:
-        print(f"[{assignment}] preparing from solutions/{assignment}", flush=True)
-        ok, log = nbgrader(out, "generate_assignment", assignment, "--force")
-        if not ok:
-            raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{log}")
-        problems = collect(submissions, out, assignment)
-        logs = {}
-        for i, student in enumerate(sorted(problems), start=1):
-            print(f"[{assignment}] {i}/{len(problems)} autograding {student}", flush=True)
-            ok, log = nbgrader(out, "autograde", assignment, "--student", student, "--force")
-            if not ok:
-                logs[student] = "autograde failed: " + log.strip().splitlines()[-1][:200]
-        nbgrader(out, "generate_feedback", assignment, "--force")
-        rows += read_grades(out, assignment, problems, logs)
+def write_table(rows, path):
     columns = ["student", "assignment"]
     for row in rows:
         columns += [k for k in row if k not in columns and k not in ("total", "max", "status")]
     columns += ["total", "max", "status"]
-    with open(out / "grades.csv", "w", newline="") as handle:
+    with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)
-    print(f"graded {len(rows)} submissions; table: {out / 'grades.csv'}; feedback: {out / 'feedback'}")
+
+
+def summarize(rows):
+    failed = sum("failed to run" in r["status"] or "not graded" in r["status"] or "missing" in r["status"]
+                 for r in rows)
+    flagged = sum("flagged" in r["status"] or "tampering" in r["status"] or "edited" in r["status"]
+                  or "deleted" in r["status"] or "wrong file name" in r["status"] for r in rows)
+    clean = sum(r["status"] == "graded" for r in rows)
+    return (f"{len(rows)} submissions in the table: {clean} graded without remarks, "
+            f"{failed} with a notebook that failed to run or is missing, {flagged} flagged for review")
+
+
+def in_shard(student, shard):
+    index, count = shard
+    return zlib.crc32(student.encode()) % count == index
+
+
+def grade(submissions, out, assignments, workers=2, regrade=False, db_url=None, zip_regexp=None,
+          shard=(0, 1), quiet=False):
+    """Grade every submission of `assignments`; return the rows of the grade table."""
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    db_url = db_url or sqlite_url(out)
+    write_course_config(out, db_url)
+    records = Records(db_url)
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    start = time.monotonic()
+    fingerprint = None
+    rows = []
+    for assignment in assignments:
+        source = submissions
+        if str(submissions).endswith(".zip"):
+            source = from_zip(submissions, out, assignment,
+                              zip_regexp or r"(?P<student_id>[^_/]+)_(?P<file_id>.+\.ipynb)$")
+        say(f"[{assignment}] preparing from solutions/{assignment}")
+        template_db = prepare(out, assignment, db_url)
+        if fingerprint is None:
+            fingerprint = clean_fingerprint(out)
+        collected = collect(source, out, assignment)
+        jobs, skipped = [], 0
+        for student, (files, problems) in collected.items():
+            if not in_shard(student, shard):
+                continue
+            if not records.claim(student, assignment, regrade):
+                skipped += 1
+                continue
+            extra = [str(p) for p in (Path(source) / student / assignment).iterdir()
+                     if p.is_file() and p.suffix != ".ipynb" and p.stat().st_size < 20 * 2**20]
+            jobs.append({"student": student, "assignment": assignment, "problems": problems,
+                         "files": {k: str(v) for k, v in files.items()}, "extra_files": extra,
+                         "notebooks": notebooks_of(assignment), "template_db": str(template_db),
+                         "work": str(out / ".work" / f"{student}--{assignment}"),
+                         "guard": str(fingerprint)})
+        say(f"[{assignment}] {len(jobs)} to grade with {workers} workers"
+            + (f", {skipped} already graded or being graded elsewhere (--regrade to redo)" if skipped else ""))
+        lock = threading.Lock()
+        done = 0
+
+        def run(job):
+            import worker
+            try:
+                return job, worker.grade_one(job), None
+            except Exception as error:  # a bug or a disk problem: record it, go on
+                return job, None, f"{type(error).__name__}: {error}"
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = [pool.submit(run, job) for job in jobs]
+            for future in as_completed(futures):
+                job, result, error = future.result()
+                with lock:
+                    done += 1
+                    student = job["student"]
+                    reasons = list(job["problems"])
+                    if error:
+                        reasons.append("grader error: " + error[:200])
+                        records.set(student, assignment, "; ".join(reasons))
+                    else:
+                        reasons += result["reasons"]
+                        merge(result, db_url, out)
+                        records.set(student, assignment, "; ".join(dict.fromkeys(reasons)) or "graded")
+                        shutil.rmtree(result["course"], ignore_errors=True)
+                    elapsed = time.monotonic() - start
+                    say(f"[{assignment}] {done}/{len(jobs)} {student}: "
+                        f"{sum(sum(c.values()) for c in result['scores'].values()) if result else 0:g} points"
+                        f"{' (' + '; '.join(reasons)[:120] + ')' if reasons else ''}  [{elapsed:.0f} s]")
+        statuses = records.all(assignment)
+        rows += grade_rows(db_url, assignment, statuses)
+    write_table(rows, out / "grades.csv")
+    summary = summarize(rows)
+    (out / "summary.txt").write_text(summary + "\n")
+    say(summary)
+    say(f"table: {out / 'grades.csv'}; feedback: {out / 'feedback'}; "
+        f"{time.monotonic() - start:.0f} s")
     return rows
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("submissions", help="folder with <student>/<assignment>/<name>.ipynb")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("submissions", help="folder with <student>/<assignment>/<name>.ipynb, or an LMS .zip")
     parser.add_argument("--assignment", action="append", choices=assignments_available(),
                         help="assignment to grade (repeatable); default: all")
     parser.add_argument("--out", default=str(ROOT / "grading"), help="grading folder (default: grading/)")
+    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                        help="submissions graded at once (default: CPU count, at most 4)")
+    parser.add_argument("--regrade", action="store_true", help="grade again what is already graded")
+    parser.add_argument("--db", help="gradebook SQLAlchemy URL (default: sqlite in --out); a "
+                        "postgresql:// URL lets several machines grade one course together")
+    parser.add_argument("--shard", default="0/1", help="K/N: grade only the students of shard K of N")
+    parser.add_argument("--zip-regexp", help="nbgrader FileNameCollectorPlugin.named_regexp for a .zip")
     args = parser.parse_args(argv)
-    grade(args.submissions, args.out, args.assignment or assignments_available())
+    if str(args.submissions).endswith(".zip") and len(args.assignment or []) != 1:
+        parser.error("a .zip holds one assignment: give exactly one --assignment")
+    k, n = (int(x) for x in args.shard.split("/"))
+    grade(args.submissions, args.out, args.assignment or assignments_available(), workers=args.workers,
+          regrade=args.regrade, db_url=args.db, zip_regexp=args.zip_regexp, shard=(k, n))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,51 @@
+"""A feedback preprocessor: no cell output may quote the hidden tests.
+
+nbgrader puts the hidden tests back into the notebook it executes, so student code can read
+them while it runs (IPython keeps every cell's source in `In`/`_ih` and in `linecache`) and print
+them; nbgrader's ClearHiddenTests removes them from the cells' source but not from outputs.
+This preprocessor (placed before ClearHiddenTests) replaces every output text that contains a
+line of a hidden test with a notice. It cannot recognise a hidden test that was re-encoded
+(base64, reversed...) before printing: see book/instructor.md.
+"""
+from nbconvert.preprocessors import Preprocessor
+
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+NOTICE = "[output removed by the grader: it quoted the hidden tests]"
+
+
+def hidden_lines(nb):
+    lines = set()
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if BEGIN in line:
+                inside = True
+            elif END in line:
+                inside = False
+            elif inside and len(line.strip()) >= 12:
+                lines.add(line.strip())
+    return lines
+
+
+def _quotes(text, lines):
+    return any(line in text for line in lines)
+
+
+class RedactHiddenTests(Preprocessor):
+    def preprocess(self, nb, resources):
+        lines = hidden_lines(nb)
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                if "text" in output and _quotes(output["text"], lines):
+                    output["text"] = NOTICE + "\n"
+                for key, value in list(output.get("data", {}).items()):
+                    text = value if isinstance(value, str) else "".join(value) if isinstance(value, list) else ""
+                    if _quotes(text, lines):
+                        output["data"] = {"text/plain": NOTICE}
+                        break
+                if output.get("output_type") == "error":
+                    joined = "\n".join(output.get("traceback", [])) + output.get("evalue", "")
+                    if _quotes(joined, lines):
+                        output["evalue"] = NOTICE
+                        output["traceback"] = [f"{output.get('ename', 'Error')}: {NOTICE}"]
+        return nb, resources

@@ -1,0 +1,116 @@
+"""Detect a submission that replaced the functions the tests rely on (monkeypatching).
+
+The tests compare with `numpy`, `torch`, `math`, `rnncourse.*` and Python's builtins. A student
+cell can replace any of them in its own interpreter (`np.allclose = lambda *a, **k: True`,
+`builtins.isinstance = ...`, `checks.check_close = ...`, `checks = FakeModule()`) so that every
+test "passes". After every test cell, the grading process (outside the sandbox) asks the kernel
+for a fingerprint of those objects (GUARD_EXPRESSION, evaluated as a Jupyter `user_expression`,
+so nothing of it appears in the notebook or in `In`), and compares it with the fingerprint of a
+clean interpreter computed by `expected()` before grading starts. Any difference, or a guard
+that does not answer, scores the test cell 0 with a "tampering" reason.
+
+Limits (see book/instructor.md): this runs inside the student's interpreter, so a submission
+written against this very guard (one that fakes the fingerprint) can defeat it; it stops the
+ordinary ways of patching the checks, not a determined attacker.
+"""
+import ast
+import json
+import subprocess
+import sys
+
+PROTECTED = ["builtins", "math", "numpy", "numpy.testing", "torch", "torch.testing",
+             "torch.nn.functional", "rnncourse", "rnncourse.checks", "rnncourse.training",
+             "rnncourse.data"]
+PROTECTED_PREFIXES = ["rnncourse.ch"]
+
+# Runs in the kernel and in a clean interpreter: defines fingerprint() -> {key: text}.
+SOURCE = r'''
+def fingerprint(import_all=False):
+    import sys, types, hashlib, marshal, json
+    names = %(protected)r
+    prefixes = %(prefixes)r
+    if import_all:
+        import importlib, pkgutil
+        for n in names:
+            importlib.import_module(n)
+        import rnncourse
+        for m in pkgutil.iter_modules(rnncourse.__path__):
+            importlib.import_module("rnncourse." + m.name)
+    mods = [n for n in list(sys.modules) if n in names or any(n.startswith(p) for p in prefixes)]
+    def fp(obj):
+        code = getattr(obj, "__code__", None)
+        if code is not None and type(code) is types.CodeType:
+            return "code:" + hashlib.sha1(marshal.dumps(code)).hexdigest()[:16]
+        t = type(obj)
+        if t is types.ModuleType:
+            return "module:" + obj.__name__
+        if isinstance(obj, (int, float, str, bytes, bool, type(None))):
+            return "value:" + repr(obj)[:40]
+        return "%%s.%%s:%%s.%%s" %% (t.__module__, t.__qualname__, getattr(obj, "__module__", ""),
+                               getattr(obj, "__qualname__", ""))
+    out = {}
+    for n in mods:
+        m = sys.modules[n]
+        if type(m) is not types.ModuleType:
+            out[n] = "not a module"
+            continue
+        for k, v in list(vars(m).items()):
+            if k.startswith("__") and n != "builtins":
+                continue
+            if isinstance(v, (types.FunctionType, types.BuiltinFunctionType, type)) or callable(v):
+                out[n + "." + k] = fp(v)
+                if isinstance(v, type) and (n.startswith("rnncourse") or v.__module__ == "builtins"):
+                    for kk, vv in list(vars(v).items()):
+                        if isinstance(vv, (types.FunctionType, classmethod, staticmethod)):
+                            out[n + "." + k + "." + kk] = fp(getattr(vv, "__func__", vv))
+    if "torch" in sys.modules:
+        T = sys.modules["torch"].Tensor
+        for k in ["allclose", "equal", "__eq__", "isclose", "all", "any", "item", "tolist",
+                  "shape", "size", "__bool__", "abs", "max", "sum"]:
+            v = getattr(T, k, None)
+            if v is not None:
+                out["torch.Tensor." + k] = fp(v)
+    return out
+
+
+def verdict(user_ns):
+    """Inside the kernel: the fingerprint, and the names of the notebook that no longer point
+    at the module they were imported as."""
+    import sys, types, json
+    swapped = []
+    for k, v in list(user_ns.items()):
+        if k.startswith("_"):
+            continue
+        name = getattr(v, "__name__", None) if type(v) is types.ModuleType else None
+        if name is not None and sys.modules.get(name) is not v:
+            swapped.append(k)
+    return json.dumps({"fingerprint": fingerprint(), "swapped": swapped})
+''' % {"protected": PROTECTED, "prefixes": PROTECTED_PREFIXES}
+
+# A user expression: builds the guard in a fresh namespace (no name a student cell defined is
+# used) and returns its JSON verdict.
+GUARD_EXPRESSION = ("(lambda ns: (exec(%r, ns), ns['verdict'](globals()))[1])({})" % SOURCE)
+
+
+def expected():
+    """The fingerprint of a clean interpreter of this environment (run in a subprocess)."""
+    code = SOURCE + "\nimport json\nprint(json.dumps(fingerprint(import_all=True)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PATH": ""})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def problems(reply, clean):
+    """Differences between a kernel's guard reply (a user_expressions entry) and the clean
+    fingerprint; an empty list when nothing was tampered with."""
+    if not reply or reply.get("status") != "ok":
+        return ["the integrity check could not run in the kernel"]
+    try:
+        text = reply["data"]["text/plain"]
+        got = json.loads(ast.literal_eval(text))  # the repr of a str, from the kernel
+    except Exception:
+        return ["the integrity check returned garbage"]
+    found = [f"{k} was replaced" for k, v in got.get("fingerprint", {}).items()
+             if k in clean and clean[k] != v]
+    found += [f"{k} (a module of the notebook) was replaced" for k in got.get("swapped", [])]
+    return found

@@ -1,0 +1,179 @@
+"""Run the student's Jupyter kernel in a sandbox, and check its integrity after every test cell.
+
+nbgrader itself (the `nbgrader autograde` process, which reads and writes the gradebook and the
+notebooks) runs as the grader, outside the sandbox. Only the kernel, the process that executes
+the student's code, is started inside bubblewrap:
+
+- a new mount namespace holding only read-only system folders (/usr, /etc), the Python
+  installation, the virtual environment and the `rnncourse` package, a private /tmp, and one
+  writable folder: this submission's scratch folder (a copy of the student's own files);
+- no network (new network namespace), own PID/IPC/UTS namespaces, killed with its parent;
+- a dedicated unprivileged user (`rnngrader`, created by `ensure_user`) when the grader is
+  root, with no new privileges;
+- resource limits (prlimit): address space, CPU seconds, processes, file size, open files.
+
+The kernel talks to nbgrader over Unix sockets in the scratch folder (`transport = ipc`), so it
+needs no network. Configuration comes from environment variables set by `worker.py`.
+"""
+import asyncio
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
+
+import guard
+
+USER = "rnngrader"
+VENV = Path(sys.prefix)
+PYTHON_HOME = Path(sys.base_prefix)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ensure_user(name=USER):
+    """The unprivileged user the kernels run as (created when the grader is root)."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        if os.geteuid() != 0:
+            return None
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        name], check=True, capture_output=True)
+        return pwd.getpwnam(name)
+
+
+def limits():
+    return {
+        "memory": int(os.environ.get("RNN_GRADE_MEMORY", str(3 * 2**30))),     # bytes of address space
+        "cpu": int(os.environ.get("RNN_GRADE_CPU", "900")),                     # CPU seconds per kernel
+        "nproc": int(os.environ.get("RNN_GRADE_NPROC", "256")),
+        "fsize": int(os.environ.get("RNN_GRADE_FSIZE", str(64 * 2**20))),       # bytes per file written
+    }
+
+
+def sandbox_command(command, scratch):
+    """`command` (a kernel command line) wrapped in bubblewrap, prlimit and a user switch."""
+    scratch = str(scratch)
+    ro = ["/usr", "/etc", str(PYTHON_HOME), str(VENV), str(ROOT / "rnncourse")]
+    dirs = set()
+    for path in ro[2:] + [scratch]:
+        for parent in Path(path).parents:
+            if str(parent) not in ("/", "/usr", "/tmp"):
+                dirs.add(str(parent))
+    bw = ["bwrap", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for link in ("lib", "lib64", "bin", "sbin"):
+        if os.path.islink("/" + link):
+            bw += ["--symlink", os.readlink("/" + link), "/" + link]
+    bw += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for d in sorted(dirs, key=len):
+        bw += ["--perms", "0755", "--dir", d]
+    for path in ro[2:]:
+        bw += ["--ro-bind", path, path]
+    bw += ["--bind", scratch, scratch, "--chdir", scratch,
+           "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+           "--die-with-parent", "--new-session", "--clearenv"]
+    env = {"PATH": f"{VENV}/bin:/usr/bin:/bin", "HOME": scratch, "TMPDIR": "/tmp",
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
+    for key, value in env.items():
+        bw += ["--setenv", key, value]
+    lim = limits()
+    inner = ["prlimit", f"--as={lim['memory']}", f"--cpu={lim['cpu']}", f"--nproc={lim['nproc']}",
+             f"--fsize={lim['fsize']}", "--nofile=256", "--core=0", "--"] + list(command)
+    user = pwd.getpwnam(USER) if os.geteuid() == 0 else None
+    if user is not None:
+        inner = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups",
+                 "--no-new-privs", "--"] + inner
+    return bw + inner
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Starts the kernel inside the sandbox; talks to it over Unix sockets in the scratch folder."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        scratch = Path(os.environ["RNN_GRADE_SCRATCH"])
+        self.transport = "ipc"
+        self.ip = str(scratch / ".k")
+        self.connection_file = str(scratch / ".kernel.json")
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return sandbox_command(super().format_kernel_cmd(extra_arguments), os.environ["RNN_GRADE_SCRATCH"])
+
+    def write_connection_file(self, **kwargs):
+        # written by the grader (mode 0600); the sandboxed kernel's user must read it
+        super().write_connection_file(**kwargs)
+        user = pwd.getpwnam(USER) if os.geteuid() == 0 else None
+        if user is not None and os.path.exists(self.connection_file):
+            os.chown(self.connection_file, user.pw_uid, user.pw_gid)
+
+
+def _is_grade_cell(cell):
+    return cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade", False)
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute with the kernel in the sandbox, and an integrity check after each
+    test cell: a test cell run after the checks were tampered with scores 0."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = SandboxedKernelManager
+        super().__init__(*args, **kwargs)
+        path = os.environ.get("RNN_GRADE_GUARD")
+        self._clean = json.loads(Path(path).read_text()) if path else None
+
+    _dead = None
+
+    def _error(self, cell, ename, message):
+        cell.outputs.append(NotebookNode(output_type="error", ename=ename, evalue=message,
+                                         traceback=[f"{ename}: {message}"]))
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if self._dead:
+            # the kernel is gone: the remaining cells are not run, their tests score 0
+            cell.outputs = []
+            self._error(cell, "NotRun", f"not run: {self._dead}")
+            return cell
+        try:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except DeadKernelError:
+            self._dead = ("the kernel died in an earlier cell (a crash, os._exit, "
+                          "or a memory or CPU limit)")
+            self._error(cell, "KernelDied", "the kernel died while running this cell (a crash, "
+                        "os._exit, or a memory or CPU limit)")
+            log = os.environ.get("RNN_GRADE_FLAGS")
+            if log:
+                with open(log, "a") as handle:
+                    handle.write(json.dumps({"kernel_died": cell_index}) + "\n")
+            return cell
+        if self._clean is not None and _is_grade_cell(cell):
+            found = await self._integrity()
+            if found:
+                detail = "; ".join(found[:5]) + (f" (and {len(found) - 5} more)" if len(found) > 5 else "")
+                self._error(cell, "TamperingDetected", f"this test does not count: {detail}")
+                log = os.environ.get("RNN_GRADE_FLAGS")
+                if log:
+                    with open(log, "a") as handle:
+                        handle.write(json.dumps({"cell": cell.metadata["nbgrader"].get("grade_id"),
+                                                 "tampering": found[:5]}) + "\n")
+        return cell
+
+    async def _integrity(self):
+        try:
+            msg_id = self.kc.execute("", silent=True, store_history=False,
+                                     user_expressions={"guard": guard.GUARD_EXPRESSION})
+            reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), timeout=120)
+        except Exception as error:  # a dead or stuck kernel: the check cannot vouch for the cell
+            return [f"the integrity check failed ({type(error).__name__})"]
+        if reply is None:
+            return ["the integrity check got no reply"]
+        return guard.problems(reply["content"].get("user_expressions", {}).get("guard"), self._clean)

@@ -1,0 +1,116 @@
+"""Checks made on a submission before any of it runs (in the grader's process, on the JSON).
+
+- `read_notebook`: a notebook that is not valid JSON or not a notebook is reported, not graded.
+- `match_names`: a notebook handed in under another name (`rnn_numpy (1).ipynb`) is matched to
+  the expected one by the test ids it contains, and graded with a note.
+- `suspicious`: the student's own cells are scanned for code that tampers with the tests or the
+  grader (replacing functions of numpy/torch/the course's checks or builtins, reading IPython's
+  input history, exiting the kernel, calling the course's reference implementations). These
+  only flag a submission for review; what costs points is the integrity check after each test
+  cell (guard.py) and nbgrader's own restoring of test cells.
+"""
+import ast
+import json
+import re
+
+import nbformat
+
+MODULES = {"np", "numpy", "torch", "nn", "F", "checks", "builtins", "math", "training", "data",
+           "rnncourse"}
+
+
+def read_notebook(path):
+    """(notebook, None) or (None, reason)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return None, f"{path.name} cannot be read ({type(error).__name__})"
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except json.JSONDecodeError as error:
+        return None, f"{path.name} is not valid JSON (line {error.lineno}): not graded"
+    except Exception as error:  # nbformat's own errors: not a notebook
+        return None, f"{path.name} is not a Jupyter notebook ({type(error).__name__}): not graded"
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        return None, f"{path.name} is not a Jupyter notebook: not graded"
+    return nb, None
+
+
+def grade_ids(nb):
+    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.get("cells", [])} - {None}
+
+
+def match_names(found, expected_ids):
+    """found: {file name: notebook}; expected_ids: {expected name: set of grade ids}.
+    Returns {expected name: file name} for files handed in under another name."""
+    mapping = {}
+    missing = [n for n in expected_ids if n not in found]
+    for name in missing:
+        best, overlap = None, 0
+        for file, nb in found.items():
+            if file in expected_ids or file in mapping.values():
+                continue
+            common = len(grade_ids(nb) & expected_ids[name])
+            if common > overlap:
+                best, overlap = file, common
+        if best is not None and overlap >= max(1, len(expected_ids[name]) // 2):
+            mapping[name] = best
+    return mapping
+
+
+PATTERNS = [
+    (r"\b(_ih|_oh|_i\d+|In\s*\[|Out\s*\[|history_manager|linecache|inspect\.(stack|currentframe|getsource)|sys\._getframe)",
+     "reads IPython's input history or the source of running cells (hidden tests)"),
+    (r"\bos\._exit\b|\bsys\.exit\b|\bquit\(|\bexit\(", "exits the kernel"),
+    (r"\bch0\d\.|from rnncourse(\.ch0\d)? import .*ch0\d|rnncourse\.ch0\d", "calls the course's reference implementations (rnncourse.chNN)"),
+    (r"gradebook|/solutions|\.\./|autograded|submitted/", "refers to grader files or other folders"),
+    (r"\bctypes\b|\bgc\.get_referrers|\bsys\.modules\b|__builtins__|\bimport builtins\b|\bsetattr\(",
+     "manipulates the interpreter (modules, builtins)"),
+]
+
+
+def _assigns_module_attribute(tree):
+    found = []
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            while isinstance(target, ast.Attribute):
+                root = target
+                target = target.value
+                if isinstance(target, ast.Name) and target.id in MODULES:
+                    found.append(f"{target.id}.{root.attr}")
+    return found
+
+
+def _source(cell):
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def trusted_sources(*notebooks):
+    """The sources of the locked and test cells of the given (instructor) notebooks."""
+    return {_source(c).strip() for nb in notebooks for c in nb.get("cells", [])
+            if c.get("metadata", {}).get("nbgrader", {}).get("locked")
+            or c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+
+
+def suspicious(nb, trusted=frozenset()):
+    """Reasons to review a submission, from its code cells other than the course's own (a
+    student cell re-labelled as locked is still scanned: cells are told apart by content)."""
+    reasons = []
+    for cell in nb.get("cells", []):
+        source = _source(cell)
+        if cell.get("cell_type") != "code" or source.strip() in trusted:
+            continue
+        for pattern, reason in PATTERNS:
+            if re.search(pattern, source):
+                reasons.append(reason)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue  # IPython magics, or an error the test will show
+        for name in _assigns_module_attribute(tree):
+            reasons.append(f"assigns {name}")
+    return list(dict.fromkeys(reasons))
