@@ -174,15 +174,16 @@ def collect(submissions, out, assignment):
     import nbformat
 
     expected = notebooks_of(assignment)
-    ids = {}
+    ids, releases, sources = {}, {}, {}
     trusted = set()
     for name in expected:
         source = nbformat.read(SOLUTIONS / assignment / name, as_version=4)
         ids[name] = screen.grade_ids(source)
+        sources[name] = source
         trusted |= screen.trusted_sources(source)
-        release = ROOT / "exercises" / assignment / name
-        if release.exists():
-            trusted |= screen.trusted_sources(nbformat.read(release, as_version=4))
+        release = out / ".template" / assignment / "release" / assignment / name
+        releases[name] = nbformat.read(release, as_version=4)
+        trusted |= screen.trusted_sources(releases[name])
     result = {}
     for student_dir in sorted(p for p in Path(submissions).iterdir() if p.is_dir()):
         student = student_dir.name
@@ -197,20 +198,28 @@ def collect(submissions, out, assignment):
             else:
                 readable[path.name] = (path, nb)
         mapping = screen.match_names({k: v[1] for k, v in readable.items()}, ids)
-        files = {}
+        files, chosen = {}, {}
         for name in expected:
             if name in readable:
-                files[name] = readable[name][0]
+                chosen[name] = readable[name]
             elif name in mapping:
-                files[name] = readable[mapping[name]][0]
+                chosen[name] = readable[mapping[name]]
                 problems.append(f"{mapping[name]} graded as {name} (wrong file name)")
             elif not any(r.startswith(name + " ") for r in problems):
                 problems.append(f"missing {name}")
-        used = {Path(p).name for p in files.values()}
+        used = {path.name for path, _ in chosen.values()}
         problems += [f"unexpected {name} (not graded)" for name in readable if name not in used]
-        for name, path in files.items():
-            flags = screen.suspicious(readable[path.name][1], trusted)
+        for name, (path, nb) in chosen.items():
+            problems += [f"{name}: {change}" for change in screen.changes(nb, releases[name], sources[name])]
+            flags = screen.suspicious(nb, trusted)
             problems += [f"flagged for review: {name} {reason}" for reason in flags]
+            clean = out / ".collected" / student / assignment / name
+            clean.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                nbformat.write(nbformat.from_dict(screen.sanitize(nb, releases[name])), clean)
+                files[name] = clean
+            except Exception as error:
+                problems.append(f"{name} could not be prepared for grading ({type(error).__name__}): not graded")
         result[student] = (files, problems)
     return result
 

@@ -73,10 +73,10 @@ def fingerprint(import_all=False):
     return out
 
 
-def verdict(user_ns):
-    """Inside the kernel: the fingerprint, and the names of the notebook that no longer point
-    at the module they were imported as."""
-    import sys, types, json
+def verdict(user_ns, imports=()):
+    """Inside the kernel: the fingerprint, and the names the course's own cells imported
+    (imports: (name, module, attribute or None)) that no longer point at what was imported."""
+    import sys, types, json, importlib
     swapped = []
     for k, v in list(user_ns.items()):
         if k.startswith("_"):
@@ -84,12 +84,47 @@ def verdict(user_ns):
         name = getattr(v, "__name__", None) if type(v) is types.ModuleType else None
         if name is not None and sys.modules.get(name) is not v:
             swapped.append(k)
-    return json.dumps({"fingerprint": fingerprint(), "swapped": swapped})
+    for alias, module, attr in imports:
+        if alias not in user_ns:
+            continue
+        try:
+            real = importlib.import_module(module)
+            if attr is not None:
+                real = getattr(real, attr)
+        except Exception:
+            continue
+        if user_ns[alias] is not real:
+            swapped.append(alias)
+    return json.dumps({"fingerprint": fingerprint(), "swapped": sorted(set(swapped))})
 ''' % {"protected": PROTECTED, "prefixes": PROTECTED_PREFIXES}
 
-# A user expression: builds the guard in a fresh namespace (no name a student cell defined is
-# used) and returns its JSON verdict.
-GUARD_EXPRESSION = ("(lambda ns: (exec(%r, ns), ns['verdict'](globals()))[1])({})" % SOURCE)
+def expression(imports=()):
+    """A user expression: builds the guard in a fresh namespace (no name a student cell defined
+    is used) and returns its JSON verdict."""
+    return "(lambda ns: (exec(%r, ns), ns['verdict'](globals(), %r))[1])({})" % (SOURCE, list(imports))
+
+
+def imports_of(nb):
+    """(name, module, attribute) bound by the import statements of the locked cells of an
+    instructor notebook (the names the tests use: np, checks, ch03, torch...)."""
+    import ast
+    found = []
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") != "code" or not meta.get("locked") or meta.get("solution"):
+            continue
+        try:
+            tree = ast.parse(cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"]))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    found.append((a.asname or a.name.split(".")[0], a.name if a.asname else a.name.split(".")[0], None))
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for a in node.names:
+                    found.append((a.asname or a.name, node.module, a.name))
+    return found
 
 
 def expected():

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
@@ -107,6 +108,17 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         return sandbox_command(super().format_kernel_cmd(extra_arguments), os.environ["RNN_GRADE_SCRATCH"])
 
+    async def _async_interrupt_kernel(self):
+        # The kernel runs in its own session inside the sandbox, out of reach of a signal to a
+        # process group: interrupt it with a message on its control channel (ipykernel then
+        # interrupts itself).
+        if self.has_kernel:
+            msg = self.session.msg("interrupt_request", content={})
+            self._connect_control_socket()
+            self.session.send(self._control_socket, msg)
+
+    interrupt_kernel = _async_interrupt_kernel
+
     def write_connection_file(self, **kwargs):
         # written by the grader (mode 0600); the sandboxed kernel's user must read it
         super().write_connection_file(**kwargs)
@@ -128,6 +140,15 @@ class SandboxedExecute(Execute):
         super().__init__(*args, **kwargs)
         path = os.environ.get("RNN_GRADE_GUARD")
         self._clean = json.loads(Path(path).read_text()) if path else None
+        self._imports = []
+
+    def preprocess(self, nb, resources=None, km=None):
+        # the names the course's own import cells bind, from the instructor notebook
+        path = os.environ.get("RNN_GRADE_IMPORTS")
+        key = (resources or {}).get("unique_key")
+        if path and key:
+            self._imports = json.loads(Path(path).read_text()).get(key, [])
+        return super().preprocess(nb, resources, km)
 
     _dead = None
 
@@ -167,10 +188,12 @@ class SandboxedExecute(Execute):
                                                  "tampering": found[:5]}) + "\n")
         return cell
 
+    execute_cell = run_sync(async_execute_cell)
+
     async def _integrity(self):
         try:
             msg_id = self.kc.execute("", silent=True, store_history=False,
-                                     user_expressions={"guard": guard.GUARD_EXPRESSION})
+                                     user_expressions={"guard": guard.expression(self._imports)})
             reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), timeout=120)
         except Exception as error:  # a dead or stuck kernel: the check cannot vouch for the cell
             return [f"the integrity check failed ({type(error).__name__})"]

@@ -26,6 +26,7 @@ def read_notebook(path):
     except (OSError, UnicodeDecodeError) as error:
         return None, f"{path.name} cannot be read ({type(error).__name__})"
     try:
+        json.loads(text)
         nb = nbformat.reads(text, as_version=4)
     except json.JSONDecodeError as error:
         return None, f"{path.name} is not valid JSON (line {error.lineno}): not graded"
@@ -114,3 +115,74 @@ def suspicious(nb, trusted=frozenset()):
         for name in _assigns_module_attribute(tree):
             reasons.append(f"assigns {name}")
     return list(dict.fromkeys(reasons))
+
+
+def _meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
+
+
+def sanitize(nb, release):
+    """A copy of the submission that nbgrader can grade predictably: the course's cells carry the
+    handed-out nbgrader metadata (first copy of a duplicated one kept, the others dropped), and a
+    cell the student added loses any nbgrader metadata it claims (it is graded as plain code)."""
+    import copy
+    nb = copy.deepcopy(nb)
+    course = {_meta(c).get("grade_id"): c for c in release.get("cells", []) if _meta(c).get("grade_id")}
+    seen, cells, ids = set(), [], set()
+    for cell in nb.get("cells", []):
+        gid = _meta(cell).get("grade_id")
+        if gid in course:
+            if gid in seen:
+                continue
+            seen.add(gid)
+            cell.setdefault("metadata", {})["nbgrader"] = copy.deepcopy(course[gid]["metadata"]["nbgrader"])
+            cell["cell_type"] = course[gid]["cell_type"]
+            if cell["cell_type"] == "code":
+                cell.setdefault("outputs", [])
+                cell.setdefault("execution_count", None)
+        elif "nbgrader" in cell.get("metadata", {}):
+            del cell["metadata"]["nbgrader"]
+        if cell.get("id") in ids or not cell.get("id"):
+            cell["id"] = f"cell-{len(cells)}"
+        ids.add(cell["id"])
+        cells.append(cell)
+    nb["cells"] = cells
+    return nb
+
+
+def changes(nb, release, source=None):
+    """How a submission's course cells (locked and test cells) differ from the handed-out
+    notebook: deleted, duplicated, reordered, edited, or with changed nbgrader metadata.
+    nbgrader restores these cells from the gradebook before running; this names what it fixed."""
+    keys = ("grade", "solution", "locked", "points", "task")
+    ours = [c for c in release.get("cells", []) if _meta(c).get("locked") or _meta(c).get("grade")
+            or _meta(c).get("solution")]
+    theirs = {}
+    order = []
+    for cell in nb.get("cells", []):
+        gid = _meta(cell).get("grade_id")
+        if gid:
+            theirs.setdefault(gid, []).append(cell)
+            order.append(gid)
+    found = []
+    for cell in ours:
+        gid = _meta(cell).get("grade_id")
+        if gid not in theirs:
+            found.append(f"cell {gid} was deleted (restored)")
+            continue
+        if len(theirs[gid]) > 1:
+            found.append(f"cell {gid} was duplicated (one copy graded)")
+        got = theirs[gid][0]
+        if any(_meta(got).get(k) != _meta(cell).get(k) for k in keys):
+            found.append(f"cell {gid}: nbgrader metadata changed (restored)")
+        originals = {_source(cell).strip()}
+        if source is not None:  # a test cell as in the instructor notebook (hidden tests in) is fine
+            originals |= {_source(c).strip() for c in source.get("cells", []) if _meta(c).get("grade_id") == gid}
+        if (_meta(cell).get("locked") or _meta(cell).get("grade")) and not _meta(cell).get("solution") \
+                and _source(got).strip() not in originals:
+            found.append(f"cell {gid} was edited (restored)")
+    expected = [_meta(c).get("grade_id") for c in ours]
+    present = [g for g in dict.fromkeys(order) if g in expected]
+    if present != [g for g in expected if g in present]:
+        found.append("cells were reordered")
+    return found

@@ -37,6 +37,7 @@ def worker_config(course, template_db):
         "    'nbconvert.preprocessors.ClearMetadataPreprocessor',\n"
         "    'nbgrader.preprocessors.LimitOutput', 'nbgrader.preprocessors.SaveAutoGrades',\n"
         "    'nbgrader.preprocessors.AssignLatePenalties', 'nbgrader.preprocessors.CheckCellMetadata']\n"
+        f"c.Execute.timeout = {int(os.environ.get('RNN_GRADE_CELL_TIMEOUT', '120'))}\n"
         "c.LimitOutput.max_lines = 200\n"
         "c.LimitOutput.max_traceback = 40\n"
         "c.OverwriteCells.add_missing_cells = True\n"
@@ -67,8 +68,8 @@ def reasons_from_log(log):
             found.append("a test cell was deleted (put back and run): " + line.split("Missing grade cell", 1)[1].split(",")[0].strip())
         elif "does not exist in the database" in line:
             found.append("a cell claims a test id the assignment does not have: " + line.split("Cell", 1)[-1].strip()[:120])
-        elif "Kernel died" in line or "DeadKernelError" in line:
-            found.append("the kernel died (crash, os._exit or a resource limit)")
+        elif "Kernel died before replying" in line:
+            found.append("the kernel did not start")
         elif "UnresponsiveKernelError" in line:
             found.append("the kernel stopped responding")
     return list(dict.fromkeys(found))
@@ -99,13 +100,21 @@ def grade_one(job):
             for path in [scratch, *scratch.iterdir()]:
                 os.chown(path, user.pw_uid, user.pw_gid)
         flags = course / "flags.jsonl"
+        import guard
+        import nbformat
+        imports = {Path(n).stem: guard.imports_of(nbformat.read(SOLUTIONS / assignment / n, as_version=4))
+                   for n in job["notebooks"]}
+        (course / "imports.json").write_text(json.dumps(imports))
         env = dict(os.environ)
         env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
         env["PYTHONPATH"] = str(HERE)
         env.update(RNN_GRADE_SCRATCH=str(scratch), RNN_GRADE_GUARD=job["guard"],
-                   RNN_GRADE_FLAGS=str(flags), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+                   RNN_GRADE_FLAGS=str(flags), RNN_GRADE_IMPORTS=str(course / "imports.json"), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         # nbgrader itself is trusted but holds the outputs: cap its memory too (output floods).
         prefix = ["prlimit", f"--as={6 * 2**30}", "--"]
+        if not job["files"]:  # nothing to run: every test scores 0
+            return {"student": student, "assignment": assignment, "scores": {}, "reasons": [],
+                    "seconds": 0.0, "course": str(course), "log": ""}
         code, log, seconds = run(prefix + [sys.executable, "-m", "nbgrader", "autograde", assignment,
                                            "--student", student, "--force"],
                                  course, env, timeout=notebook_wall_time())
@@ -124,6 +133,7 @@ def grade_one(job):
                 continue
             reasons.append(f"tampering detected in {entry['cell']}: " + "; ".join(entry["tampering"][:2]))
         scores, graded_notebooks = read_scores(course, assignment, student)
+        reasons += limits_hit(course / "autograded" / student / assignment)
         for name in job["notebooks"]:
             if name in job["files"] and name[:-6] not in graded_notebooks:
                 reasons.append(f"{name} failed to run (scored 0)")
@@ -155,3 +165,26 @@ def read_scores(course, assignment, student):
             if (course / "autograded" / student / assignment / f"{nb.name}.ipynb").exists():
                 graded.add(nb.name)
     return scores, graded
+
+
+def limits_hit(folder):
+    """Cells stopped by a limit, read from the executed notebooks."""
+    import nbformat
+
+    found = []
+    for path in sorted(folder.glob("*.ipynb")) if folder.exists() else []:
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:
+            continue
+        for index, cell in enumerate(nb.cells):
+            name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+            for output in cell.get("outputs", []):
+                ename = output.get("ename") if output.get("output_type") == "error" else None
+                if ename == "CellTimeoutError":
+                    found.append(f"{path.stem}:{name} ran longer than the per-cell limit (stopped)")
+                elif ename == "MemoryError":
+                    found.append(f"{path.stem}:{name} ran out of memory (limit)")
+                elif ename == "SystemExit":
+                    found.append(f"{path.stem}:{name} called sys.exit()")
+    return list(dict.fromkeys(found))
