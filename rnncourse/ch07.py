@@ -321,6 +321,37 @@ class PlainDecoder(nn.Module):
         return self.out(states), None
 
 
+class Adam:
+    """Adam (Kingma & Ba, 2015), as torch.optim.Adam computes it with its defaults, in a few lines.
+
+    torch.optim is not used here: its first use imports torch._dynamo, which replaces
+    torch.manual_seed with a wrapper, and the autograder's integrity guard then reports the
+    notebook as tampered with.
+    """
+
+    def __init__(self, parameters, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        self.parameters = list(parameters)
+        self.lr, (self.beta1, self.beta2), self.eps, self.t = lr, betas, eps, 0
+        self.m = [torch.zeros_like(p) for p in self.parameters]
+        self.v = [torch.zeros_like(p) for p in self.parameters]
+
+    def zero_grad(self):
+        for p in self.parameters:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self):
+        self.t += 1
+        for p, m, v in zip(self.parameters, self.m, self.v):
+            if p.grad is None:
+                continue
+            m.mul_(self.beta1).add_(p.grad, alpha=1 - self.beta1)
+            v.mul_(self.beta2).addcmul_(p.grad, p.grad, value=1 - self.beta2)
+            m_hat = m / (1 - self.beta1 ** self.t)
+            v_hat = v / (1 - self.beta2 ** self.t)
+            p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
+
+
 def train_seq2seq(encoder, decoder, steps=400, batch_size=64, lr=1e-2, min_len=2, max_len=12, seed=0,
                   time_limit=None):
     """Adam with cross-entropy on the reversal task, teacher forcing, a fresh batch every step
@@ -328,7 +359,7 @@ def train_seq2seq(encoder, decoder, steps=400, batch_size=64, lr=1e-2, min_len=2
     time_limit: stop early after this many seconds (None: run all steps)."""
     torch.manual_seed(seed)
     parameters = list(encoder.parameters()) + list(decoder.parameters())
-    optimizer = torch.optim.Adam(parameters, lr=lr)
+    optimizer = Adam(parameters, lr=lr)
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD)
     losses, start = [], time.perf_counter()
     encoder.train(), decoder.train()
@@ -538,12 +569,12 @@ def check_attention_decoder(cls, V=12, H=8, N=3, S=5, T=4, seed=0, masked=True, 
               f"{name}'s logits do not depend on h0{where}: the decoder starts from the state h0.")
 
 
-TRAIN_STEPS, TRAIN_MAX_LEN, TRAIN_HIDDEN = 150, 8, 64
+TRAIN_STEPS, TRAIN_MAX_LEN, TRAIN_HIDDEN = 120, 7, 64
 ACCURACY_THRESHOLD = 0.8
 
 
 def train_and_score(decoder_cls, seed, steps=TRAIN_STEPS, time_limit=24.0):
-    """Train Encoder + decoder_cls(VOCAB, TRAIN_HIDDEN) on the reversal task (lengths 2 to 8);
+    """Train Encoder + decoder_cls(VOCAB, TRAIN_HIDDEN) on the reversal task (lengths 2 to 7);
     return (encoder, decoder, token accuracy, {length: sequence accuracy}, seconds)."""
     torch.manual_seed(seed)
     encoder = Encoder(VOCAB, TRAIN_HIDDEN)
