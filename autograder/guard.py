@@ -37,10 +37,20 @@ def fingerprint(import_all=False):
         for m in pkgutil.iter_modules(rnncourse.__path__):
             importlib.import_module("rnncourse." + m.name)
     mods = [n for n in list(sys.modules) if n in names or any(n.startswith(p) for p in prefixes)]
+    def const_key(k):
+        # marshal.dumps(code) depends on reference counts (it marks shared objects), so a
+        # failed test that keeps a traceback alive would change it: describe the code instead.
+        if type(k) is types.CodeType:
+            return b"code(" + k.co_code + repr((k.co_names, k.co_varnames)).encode() + \
+                b"".join(const_key(c) for c in k.co_consts) + b")"
+        if type(k) in (tuple, frozenset):
+            items = [const_key(c) for c in k]
+            return b"(" + b",".join(sorted(items) if type(k) is frozenset else items) + b")"
+        return repr(k).encode()
     def fp(obj):
         code = getattr(obj, "__code__", None)
         if code is not None and type(code) is types.CodeType:
-            return "code:" + hashlib.sha1(marshal.dumps(code)).hexdigest()[:16]
+            return "code:" + hashlib.sha1(const_key(code)).hexdigest()[:16]
         t = type(obj)
         if t is types.ModuleType:
             return "module:" + obj.__name__
@@ -128,11 +138,19 @@ def imports_of(nb):
 
 
 def expected():
-    """The fingerprint of a clean interpreter of this environment (run in a subprocess)."""
-    code = SOURCE + "\nimport json\nprint(json.dumps(fingerprint(import_all=True)))"
+    """{name: [allowed fingerprints]} of a clean interpreter of this environment (run in a
+    subprocess)."""
+    # torch wraps torch.manual_seed in place the first time it imports torch._dynamo (an
+    # optimizer step does): both states are clean, so both fingerprints are allowed.
+    code = SOURCE + ("\nimport json\nprint(json.dumps(fingerprint(import_all=True)))"
+                     "\nimport torch._dynamo\nprint(json.dumps(fingerprint()))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PATH": ""})
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    allowed = {}
+    for line in done.stdout.strip().splitlines()[-2:]:
+        for key, value in json.loads(line).items():
+            allowed.setdefault(key, []).append(value)
+    return allowed
 
 
 def problems(reply, clean):
@@ -146,6 +164,6 @@ def problems(reply, clean):
     except Exception:
         return ["the integrity check returned garbage"]
     found = [f"{k} was replaced" for k, v in got.get("fingerprint", {}).items()
-             if k in clean and clean[k] != v]
+             if k in clean and v not in clean[k]]
     found += [f"{k} (a module of the notebook) was replaced" for k in got.get("swapped", [])]
     return found

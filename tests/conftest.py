@@ -61,5 +61,5 @@ def graded(tmp_path_factory):
             folder.mkdir(parents=True, exist_ok=True)
             (folder / notebook.name).write_text(json.dumps(nb))
     out = tmp_path_factory.mktemp("grading")
-    rows = grade.grade(submissions, out, ASSIGNMENTS)
+    rows = grade.grade(submissions, out, ASSIGNMENTS, workers=2)
     return rows, out
