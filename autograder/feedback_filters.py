@@ -8,6 +8,7 @@ line of a hidden test with a notice. It cannot recognise a hidden test that was 
 (base64, reversed...) before printing: see book/instructor.md.
 """
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 NOTICE = "[output removed by the grader: it quoted the hidden tests]"
@@ -32,6 +33,8 @@ def _quotes(text, lines):
 
 
 class RedactHiddenTests(Preprocessor):
+    enabled = Bool(True)  # nbconvert preprocessors are off unless enabled
+
     def preprocess(self, nb, resources):
         lines = hidden_lines(nb)
         for cell in nb.cells:

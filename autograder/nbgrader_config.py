@@ -34,9 +34,12 @@ c.Execute.extra_arguments = ["--HistoryManager.enabled=False"]
 c.ClearOutput.enabled = True
 
 # Feedback shows each test's result and message, never the hidden tests' source.
+# (autograder/grade.py adds feedback_filters.RedactHiddenTests before ClearHiddenTests.)
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "rnncourse.feedback.ShortenHiddenTracebacks",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# A plain nbconvert preprocessor does nothing unless enabled.
+c.ShortenHiddenTracebacks.enabled = True
