@@ -224,7 +224,11 @@ def collect(submissions, out, assignment):
     return result
 
 
-def from_zip(archive, out, assignment, regexp):
+# nbgrader matches this against the whole path of each extracted file: <student>_<notebook>.ipynb
+ZIP_REGEXP = r".*/(?P<student_id>[^_/]+)_(?P<file_id>[^/]+\.ipynb)$"
+
+
+def from_zip(archive, out, assignment, regexp=ZIP_REGEXP):
     """Unpack an LMS download with nbgrader's zip_collect; return the submissions folder."""
     stage = out / ".zip" / assignment
     if stage.exists():
@@ -336,7 +340,7 @@ def grade(submissions, out, assignments, workers=2, regrade=False, db_url=None, 
         source = submissions
         if str(submissions).endswith(".zip"):
             source = from_zip(submissions, out, assignment,
-                              zip_regexp or r"(?P<student_id>[^_/]+)_(?P<file_id>.+\.ipynb)$")
+                              zip_regexp or ZIP_REGEXP)
         say(f"[{assignment}] preparing from solutions/{assignment}")
         template_db = prepare(out, assignment, db_url)
         if fingerprint is None:
@@ -413,7 +417,9 @@ def main(argv=None):
     parser.add_argument("--db", help="gradebook SQLAlchemy URL (default: sqlite in --out); a "
                         "postgresql:// URL lets several machines grade one course together")
     parser.add_argument("--shard", default="0/1", help="K/N: grade only the students of shard K of N")
-    parser.add_argument("--zip-regexp", help="nbgrader FileNameCollectorPlugin.named_regexp for a .zip")
+    parser.add_argument("--zip-regexp", help="nbgrader FileNameCollectorPlugin.named_regexp for a .zip, "
+                        "matched against each extracted file's whole path (default: %(default)s)",
+                        default=ZIP_REGEXP)
     args = parser.parse_args(argv)
     if str(args.submissions).endswith(".zip") and len(args.assignment or []) != 1:
         parser.error("a .zip holds one assignment: give exactly one --assignment")

@@ -127,7 +127,7 @@ def hostile(tmp_path_factory):
             (folder / name).write_text(text)
     victim_before = victim_path(submissions).read_bytes()
     out = tmp_path_factory.mktemp("hostile-grading")
-    os.environ["RNN_GRADE_CELL_TIMEOUT"] = "20"
+    os.environ["RNN_GRADE_CELL_TIMEOUT"] = "45"
     os.environ["RNN_GRADE_MEMORY"] = str(2 * 2**30)
     try:
         rows = grade.grade(submissions, out, [A], workers=2)
@@ -214,3 +214,17 @@ def test_rerun_skips_and_regrade_replaces(hostile):
     from nbgrader.api import Gradebook
     with Gradebook(grade.sqlite_url(out)) as gradebook:
         assert len(gradebook.assignment_submissions(A)) == len(rows)
+
+
+def test_lms_zip_is_unpacked_by_student(tmp_path):
+    """An LMS download (files named <student>_<notebook>.ipynb in a zip) becomes one folder per
+    student, by nbgrader's zip_collect."""
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "download.zip", "w") as archive:
+        archive.writestr("alice_rnn_numpy.ipynb", json.dumps(solution()))
+        archive.writestr("bob_rnn_numpy.ipynb", json.dumps(exercise()))
+    out = tmp_path / "out"
+    out.mkdir()
+    folder = grade.from_zip(tmp_path / "download.zip", out, A)
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.glob("*/*/*.ipynb")) == \
+        [f"alice/{A}/{NB}", f"bob/{A}/{NB}"]
