@@ -10,11 +10,8 @@ numpy conventions: row vectors, x: (N, D), h: (N, H), Wx: (D, H), Wh: (H, H), b:
 import numpy as np
 import torch
 
-from rnncourse.checks import call, check, check_close, check_parameters_like, check_shape, load_state_like
-
-def _torch(a):
-    return torch.tensor(np.array(a, dtype=np.float64, order="C").tolist(), dtype=torch.float64)
-
+from rnncourse.checks import (call, check, check_close, check_parameters_like, check_shape,
+                              check_uniform_init, load_state_like, to_torch)
 
 def torch_rnn_from_numpy(Wx, Wh, b, nonlinearity="tanh"):
     """A float64 torch.nn.RNN (batch_first) holding the course's row-convention weights.
@@ -25,9 +22,9 @@ def torch_rnn_from_numpy(Wx, Wh, b, nonlinearity="tanh"):
     D, H = Wx.shape
     rnn = torch.nn.RNN(D, H, nonlinearity=nonlinearity, batch_first=True).double()
     with torch.no_grad():
-        rnn.weight_ih_l0.copy_(_torch(Wx).T)
-        rnn.weight_hh_l0.copy_(_torch(Wh).T)
-        rnn.bias_ih_l0.copy_(_torch(b))
+        rnn.weight_ih_l0.copy_(to_torch(Wx).T)
+        rnn.weight_hh_l0.copy_(to_torch(Wh).T)
+        rnn.bias_ih_l0.copy_(to_torch(b))
         rnn.bias_hh_l0.zero_()
     return rnn
 
@@ -36,7 +33,7 @@ def rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh"):
     """h: (N, T, H), all hidden states of a tanh RNN over x: (N, T, D) from h0: (N, H)."""
     rnn = torch_rnn_from_numpy(Wx, Wh, b, nonlinearity)
     with torch.no_grad():
-        h, _ = rnn(_torch(x), _torch(h0)[None])
+        h, _ = rnn(to_torch(x), to_torch(h0)[None])
     return h.numpy()
 
 
@@ -95,15 +92,7 @@ def check_rnn_module_parameters(cls, input_size, hidden_size):
     name = f"{cls.__name__}({input_size}, {hidden_size})"
     module = call(cls, input_size, hidden_size, name=name)
     check_parameters_like(name, module, torch.nn.RNN(input_size, hidden_size, batch_first=True))
-    bound = 1 / hidden_size ** 0.5
-    for n, p in module.named_parameters():
-        check(p.requires_grad, f"{name}.{n} does not require grad: it could not be trained.")
-        values = p.detach()
-        check(bool(torch.isfinite(values).all()) and float(values.abs().max()) <= bound + 1e-6,
-              f"{name}.{n} should start uniform in [-1/sqrt(H), 1/sqrt(H)] = ±{bound:.3f}, like "
-              f"torch.nn.RNN's; its largest magnitude is {float(values.abs().max()):.3g}.")
-        check(p.numel() < 2 or float(values.std()) > 0,
-              f"{name}.{n} starts with all entries equal; initialise it randomly (uniform_).")
+    check_uniform_init(name, module, hidden_size)
 
 
 def _rnn_reference_outputs(reference, x, h0):

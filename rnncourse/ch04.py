@@ -18,11 +18,7 @@ from torch import nn
 
 from rnncourse.ch03 import torch_rnn_from_numpy
 from rnncourse.checks import (CheckFailure, call, check, check_close, check_gradient, fail,
-                              numeric_gradient, random_arrays)
-
-
-def _t(a, grad=False):
-    return torch.tensor(np.asarray(a, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
+                              numeric_gradient, random_arrays, to_torch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -31,10 +27,10 @@ def _t(a, grad=False):
 
 def rnn_step_gradients(x, prev_h, Wx, Wh, b, dnext_h):
     """(dx, dprev_h, dWx, dWh, db) of sum(next_h * dnext_h), by torch autograd in float64."""
-    tensors = [_t(a, grad=True) for a in (x, prev_h, Wx, Wh, b)]
+    tensors = [to_torch(a, grad=True) for a in (x, prev_h, Wx, Wh, b)]
     tx, th, tWx, tWh, tb = tensors
     next_h = torch.tanh(tx @ tWx + th @ tWh + tb)
-    (next_h * _t(dnext_h)).sum().backward()
+    (next_h * to_torch(dnext_h)).sum().backward()
     return tuple(t.grad.numpy() for t in tensors)
 
 
@@ -108,9 +104,9 @@ def rnn_gradients(x, h0, Wx, Wh, b, dh):
     """(dx, dh0, dWx, dWh, db) of sum(h * dh) for h = the states of a tanh RNN, by torch autograd
     through torch.nn.RNN in float64."""
     rnn = torch_rnn_from_numpy(Wx, Wh, b)
-    tx, th0 = _t(x, grad=True), _t(h0, grad=True)
+    tx, th0 = to_torch(x, grad=True), to_torch(h0, grad=True)
     h, _ = rnn(tx, th0[None])
-    (h * _t(dh)).sum().backward()
+    (h * to_torch(dh)).sum().backward()
     return (tx.grad.numpy(), th0.grad.numpy(), rnn.weight_ih_l0.grad.T.numpy(),
             rnn.weight_hh_l0.grad.T.numpy(), rnn.bias_ih_l0.grad.numpy())
 
@@ -206,7 +202,7 @@ def check_rnn_backward(backward, forward, N, T, D, H, seed, scale=1.0, numeric=F
 def cross_entropy_reference(logits, targets):
     """(loss, dlogits): mean cross-entropy over all N*T positions and its gradient, by torch."""
     N, T, V = logits.shape
-    t = _t(logits, grad=True)
+    t = to_torch(logits, grad=True)
     loss = F.cross_entropy(t.reshape(N * T, V), torch.as_tensor(np.asarray(targets).reshape(-1), dtype=torch.long))
     loss.backward()
     return float(loss.detach()), t.grad.numpy()

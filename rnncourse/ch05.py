@@ -16,11 +16,7 @@ import numpy as np
 import torch
 
 from rnncourse import ch03
-from rnncourse.checks import call, check, check_close, fail
-
-
-def _torch(a):
-    return torch.tensor(np.array(a, dtype=np.float64, order="C").tolist(), dtype=torch.float64)
+from rnncourse.checks import call, check, check_close, fail, to_torch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -49,7 +45,7 @@ def jacobian_norms(Wh, h):
     The pre-activations that produced h are rebuilt as c_k = arctanh(h_k) - h_{k-1} Wh (inputs
     and bias together), then h_{T-1} is recomputed from h_t by the recurrence and differentiated.
     """
-    W, states = _torch(Wh), _torch(h)
+    W, states = to_torch(Wh), to_torch(h)
     T = states.shape[0]
     c = torch.atanh(states[1:]) - states[:-1] @ W  # c[k - 1] drives step k
 
@@ -141,7 +137,7 @@ def torch_clip_grad_norm(grads, max_norm):
     parameters = []
     for g in grads:
         p = torch.nn.Parameter(torch.zeros(np.shape(g), dtype=torch.float64))
-        p.grad = _torch(g).reshape(np.shape(g))
+        p.grad = to_torch(g).reshape(np.shape(g))
         parameters.append(p)
     total = torch.nn.utils.clip_grad_norm_(parameters, max_norm)
     return [p.grad.numpy().copy() for p in parameters], float(total)
@@ -152,7 +148,7 @@ def torch_clip_grad_value(grads, clip_value):
     parameters = []
     for g in grads:
         p = torch.nn.Parameter(torch.zeros(np.shape(g), dtype=torch.float64))
-        p.grad = _torch(g).reshape(np.shape(g))
+        p.grad = to_torch(g).reshape(np.shape(g))
         parameters.append(p)
     torch.nn.utils.clip_grad_value_(parameters, clip_value)
     return [p.grad.numpy().copy() for p in parameters]

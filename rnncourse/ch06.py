@@ -12,13 +12,9 @@ Gate order everywhere is PyTorch's: input i, forget f, cell g, output o (H colum
 import numpy as np
 import torch
 
-from rnncourse.checks import (call, check, check_close, check_gradient, check_parameters_like, fail,
-                              load_state_like, numeric_gradient, random_arrays)
-
-
-def _torch(a, grad=False):
-    t = torch.tensor(np.array(a, dtype=np.float64, order="C").tolist(), dtype=torch.float64)
-    return t.requires_grad_(grad)
+from rnncourse.checks import (call, check, check_close, check_gradient, check_parameters_like,
+                              check_uniform_init, fail, load_state_like, numeric_gradient,
+                              random_arrays, to_torch)
 
 
 def _numpy(t):
@@ -31,9 +27,9 @@ def _numpy(t):
 
 def _load_lstm(module, Wx, Wh, b, suffix=""):
     with torch.no_grad():
-        getattr(module, "weight_ih" + suffix).copy_(_torch(Wx).T)
-        getattr(module, "weight_hh" + suffix).copy_(_torch(Wh).T)
-        getattr(module, "bias_ih" + suffix).copy_(_torch(b))
+        getattr(module, "weight_ih" + suffix).copy_(to_torch(Wx).T)
+        getattr(module, "weight_hh" + suffix).copy_(to_torch(Wh).T)
+        getattr(module, "bias_ih" + suffix).copy_(to_torch(b))
         getattr(module, "bias_hh" + suffix).zero_()
     return module
 
@@ -54,7 +50,7 @@ def lstm_step(x, prev_h, prev_c, Wx, Wh, b):
     """(next_h, next_c), each (N, H): one LSTM step computed by torch.nn.LSTMCell."""
     cell = torch_lstm_cell_from_numpy(Wx, Wh, b)
     with torch.no_grad():
-        h, c = cell(_torch(x), (_torch(prev_h), _torch(prev_c)))
+        h, c = cell(to_torch(x), (to_torch(prev_h), to_torch(prev_c)))
     return h.numpy(), c.numpy()
 
 
@@ -62,7 +58,7 @@ def lstm_forward(x, h0, Wx, Wh, b):
     """h (N, T, H): all hidden states of an LSTM over x (N, T, D) from h0 and c0 = 0."""
     lstm = torch_lstm_from_numpy(Wx, Wh, b)
     with torch.no_grad():
-        h, _ = lstm(_torch(x), (_torch(h0)[None], torch.zeros(1, *h0.shape, dtype=torch.float64)))
+        h, _ = lstm(to_torch(x), (to_torch(h0)[None], torch.zeros(1, *h0.shape, dtype=torch.float64)))
     return h.numpy()
 
 
@@ -70,11 +66,11 @@ def lstm_step_gradients(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
     """(dx, dprev_h, dprev_c, dWx, dWh, db) of sum(next_h * dnext_h + next_c * dnext_c), by autograd."""
     D, H4 = Wx.shape
     cell = torch.nn.LSTMCell(D, H4 // 4).double()
-    Wx_t, Wh_t, b_t = _torch(Wx, True), _torch(Wh, True), _torch(b, True)
-    x_t, h_t, c_t = _torch(x, True), _torch(prev_h, True), _torch(prev_c, True)
+    Wx_t, Wh_t, b_t = to_torch(Wx, True), to_torch(Wh, True), to_torch(b, True)
+    x_t, h_t, c_t = to_torch(x, True), to_torch(prev_h, True), to_torch(prev_c, True)
     h, c = torch.func.functional_call(cell, {"weight_ih": Wx_t.T, "weight_hh": Wh_t.T, "bias_ih": b_t,
                                              "bias_hh": torch.zeros_like(b_t)}, (x_t, (h_t, c_t)))
-    ((h * _torch(dnext_h)).sum() + (c * _torch(dnext_c)).sum()).backward()
+    ((h * to_torch(dnext_h)).sum() + (c * to_torch(dnext_c)).sum()).backward()
     return tuple(_numpy(t.grad) for t in (x_t, h_t, c_t, Wx_t, Wh_t, b_t))
 
 
@@ -82,13 +78,13 @@ def lstm_backward_gradients(x, h0, Wx, Wh, b, dh):
     """(dx, dh0, dWx, dWh, db) of sum(h * dh) for h = lstm_forward(x, h0, ...), by autograd."""
     D, H4 = Wx.shape
     lstm = torch.nn.LSTM(D, H4 // 4, batch_first=True).double()
-    Wx_t, Wh_t, b_t = _torch(Wx, True), _torch(Wh, True), _torch(b, True)
-    x_t, h0_t = _torch(x, True), _torch(h0, True)
+    Wx_t, Wh_t, b_t = to_torch(Wx, True), to_torch(Wh, True), to_torch(b, True)
+    x_t, h0_t = to_torch(x, True), to_torch(h0, True)
     params = {"weight_ih_l0": Wx_t.T, "weight_hh_l0": Wh_t.T, "bias_ih_l0": b_t,
               "bias_hh_l0": torch.zeros_like(b_t)}
     c0 = torch.zeros(1, *h0.shape, dtype=torch.float64)
     h, _ = torch.func.functional_call(lstm, params, (x_t, (h0_t[None], c0)))
-    (h * _torch(dh)).sum().backward()
+    (h * to_torch(dh)).sum().backward()
     return tuple(_numpy(t.grad) for t in (x_t, h0_t, Wx_t, Wh_t, b_t))
 
 
@@ -132,7 +128,7 @@ STEP_MISTAKES = [
 
 def lstm_step_mistakes(x, prev_h, prev_c, Wx, Wh, b):
     """(hint, (next_h, next_c)) for the usual mistakes in one LSTM step."""
-    args = [_torch(a) for a in (x, prev_h, prev_c, Wx, Wh, b)]
+    args = [to_torch(a) for a in (x, prev_h, prev_c, Wx, Wh, b)]
     out = []
     for hint, kw in STEP_MISTAKES:
         h, c = _wrong_step(*args, **kw)
@@ -167,7 +163,7 @@ def _wrong_forward(x, h0, Wx, Wh, b, every_step_from_h0=False, reset_c=False, re
 
 def lstm_forward_mistakes(x, h0, Wx, Wh, b):
     """(hint, h) for the usual mistakes in the forward pass over a sequence."""
-    args = [_torch(a) for a in (x, h0, Wx, Wh, b)]
+    args = [to_torch(a) for a in (x, h0, Wx, Wh, b)]
     correct = lstm_forward(x, h0, Wx, Wh, b)
     out = [
         ("every step starts from h0: feed each step the (h, c) of the step before.",
@@ -194,9 +190,9 @@ STEP_GRAD_NAMES = ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db")
 def lstm_step_backward_mistakes(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
     """(hint, six gradients) for the usual mistakes of lstm_step_backward."""
     def grads(**kw):
-        ts = [_torch(a, True) for a in (x, prev_h, prev_c, Wx, Wh, b)]
+        ts = [to_torch(a, True) for a in (x, prev_h, prev_c, Wx, Wh, b)]
         h, c = _wrong_step(*ts, **kw)
-        ((h * _torch(dnext_h)).sum() + (c * _torch(dnext_c)).sum()).backward()
+        ((h * to_torch(dnext_h)).sum() + (c * to_torch(dnext_c)).sum()).backward()
         return tuple(_numpy(t.grad) for t in ts)
 
     correct = lstm_step_gradients(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
@@ -246,7 +242,7 @@ def check_lstm_step_backward_numeric(forward, backward, N=2, D=3, H=2, seed=0):
 
 
 def _wrong_backward_grads(x, h0, Wx, Wh, b, dh, cut_c=False, cut_h=False):
-    ts = [_torch(a, True) for a in (x, h0, Wx, Wh, b)]
+    ts = [to_torch(a, True) for a in (x, h0, Wx, Wh, b)]
     xt, h, Wx_t, Wh_t, b_t = ts
     c = torch.zeros_like(h)
     states = []
@@ -257,7 +253,7 @@ def _wrong_backward_grads(x, h0, Wx, Wh, b, dh, cut_c=False, cut_h=False):
             c = c.detach()
         if cut_h:
             h = h.detach()
-    (torch.stack(states, 1) * _torch(dh)).sum().backward()
+    (torch.stack(states, 1) * to_torch(dh)).sum().backward()
     return tuple(_numpy(t.grad) if t.grad is not None else np.zeros(t.shape) for t in ts)
 
 
@@ -293,24 +289,12 @@ def check_lstm_backward(forward, backward, N, T, D, H, seed, scale=1.0):
 # PyTorch exercises: MyLSTM against torch.nn.LSTM, MyGRUCell against torch.nn.GRUCell
 # ---------------------------------------------------------------------------------------------
 
-def _check_uniform_init(name, module, hidden_size):
-    bound = 1 / hidden_size ** 0.5
-    for n, p in module.named_parameters():
-        check(p.requires_grad, f"{name}.{n} does not require grad: it could not be trained.")
-        values = p.detach()
-        check(bool(torch.isfinite(values).all()) and float(values.abs().max()) <= bound + 1e-6,
-              f"{name}.{n} should start uniform in [-1/sqrt(H), 1/sqrt(H)] = ±{bound:.3f}, like "
-              f"PyTorch's; its largest magnitude is {float(values.abs().max()):.3g}.")
-        check(p.numel() < 2 or float(values.std()) > 0,
-              f"{name}.{n} starts with all entries equal; initialise it randomly (uniform_).")
-
-
 def check_lstm_module_parameters(cls, input_size, hidden_size):
     """cls(D, H) has torch.nn.LSTM's parameter names and shapes, initialised like it."""
     name = f"{cls.__name__}({input_size}, {hidden_size})"
     module = call(cls, input_size, hidden_size, name=name)
     check_parameters_like(name, module, torch.nn.LSTM(input_size, hidden_size, batch_first=True))
-    _check_uniform_init(name, module, hidden_size)
+    check_uniform_init(name, module, hidden_size)
 
 
 def _permute_gates(w, order, H):
@@ -421,7 +405,7 @@ def check_gru_cell_parameters(cls, input_size, hidden_size):
     name = f"{cls.__name__}({input_size}, {hidden_size})"
     module = call(cls, input_size, hidden_size, name=name)
     check_parameters_like(name, module, torch.nn.GRUCell(input_size, hidden_size))
-    _check_uniform_init(name, module, hidden_size)
+    check_uniform_init(name, module, hidden_size)
 
 
 def _gru_formula(x, h, p, order="rzn", r_outside=False, swap_z=False, bias_ih=True, bias_hh=True,

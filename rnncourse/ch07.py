@@ -16,11 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnncourse.checks import call, check, check_close, check_shape, fail
-
-
-def _t(a):
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
+from rnncourse.checks import call, check, check_close, check_shape, fail, to_torch
 
 
 def _np_softmax(x, axis):
@@ -35,7 +31,7 @@ def _np_softmax(x, axis):
 
 def softmax(x, axis=-1):
     """torch.softmax in float64."""
-    return torch.softmax(_t(x), dim=axis).numpy()
+    return torch.softmax(to_torch(x), dim=axis).numpy()
 
 
 def softmax_mistakes(x, axis=-1):
@@ -106,7 +102,7 @@ def attention_inputs(seed, N, Tq, Tk, d, dv, masked=False, scale=1.0):
 
 def scaled_dot_product_attention(q, k, v, mask=None):
     """(out, weights) with out from torch's own SDPA and weights from float64 torch arithmetic."""
-    tq, tk, tv = _t(q), _t(k), _t(v)
+    tq, tk, tv = to_torch(q), to_torch(k), to_torch(v)
     tmask = None if mask is None else torch.from_numpy(np.asarray(mask, dtype=bool))
     out = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, attn_mask=tmask)
     scores = tq @ tk.transpose(1, 2) / np.sqrt(q.shape[-1])
@@ -197,7 +193,7 @@ def additive_inputs(seed, N, T, H, A, masked=False):
 
 def additive_attention(query, keys, Wq, Wk, v, mask=None):
     """(context, weights) computed with float64 torch tensors."""
-    tq, tk, tWq, tWk, tv = map(_t, (query, keys, Wq, Wk, v))
+    tq, tk, tWq, tWk, tv = map(to_torch, (query, keys, Wq, Wk, v))
     scores = torch.tanh((tq @ tWq)[:, None, :] + tk @ tWk) @ tv
     if mask is not None:
         scores = scores.masked_fill(~torch.from_numpy(np.asarray(mask, bool)), float("-inf"))

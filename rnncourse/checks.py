@@ -50,6 +50,12 @@ def random_arrays(seed, *shapes, scale=1.0):
 
 
 
+def to_torch(a, grad=False):
+    """A float64 torch copy of the array a (any strides, any array-like); grad: requires_grad."""
+    values = np.array(a, dtype=np.float64, order="C")
+    return torch.tensor(values.tolist(), dtype=torch.float64).reshape(values.shape).requires_grad_(grad)
+
+
 # ---------------------------------------------------------------------------------------------
 # Calling the student's code
 # ---------------------------------------------------------------------------------------------
@@ -298,6 +304,20 @@ def check_gradient(name, got, numeric, *, max_relative_error=1e-6, mistakes=()):
 # ---------------------------------------------------------------------------------------------
 # PyTorch modules: compared with torch.nn's through their parameters and state dicts
 # ---------------------------------------------------------------------------------------------
+
+def check_uniform_init(name, module, hidden_size):
+    """Every parameter of module is trainable and starts uniform in ±1/sqrt(hidden_size), as
+    PyTorch initialises its recurrent layers."""
+    bound = 1 / hidden_size ** 0.5
+    for n, p in module.named_parameters():
+        check(p.requires_grad, f"{name}.{n} does not require grad: it could not be trained.")
+        values = p.detach()
+        check(bool(torch.isfinite(values).all()) and float(values.abs().max()) <= bound + 1e-6,
+              f"{name}.{n} should start uniform in [-1/sqrt(H), 1/sqrt(H)] = ±{bound:.3f}, like "
+              f"PyTorch's; its largest magnitude is {float(values.abs().max()):.3g}.")
+        check(p.numel() < 2 or float(values.std()) > 0,
+              f"{name}.{n} starts with all entries equal; initialise it randomly (uniform_).")
+
 
 def check_parameters_like(name, module, reference):
     """Check that module has exactly reference's parameter names and shapes."""
