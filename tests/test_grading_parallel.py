@@ -2,14 +2,16 @@
 PostgreSQL gradebook, split the submissions between them without grading any twice, and write
 the same grade table; and a regrade replaces scores instead of adding a submission.
 
-Needs RNN_COURSE_TEST_PG_URL, a PostgreSQL URL of an empty database the tests may wipe (.ci/run
-installs and starts PostgreSQL and sets it). Without it the test fails: it is never skipped."""
+Needs RNN_COURSE_TEST_PG_URL, a PostgreSQL URL of a database where the tests may create a schema (.ci/run
+installs and starts PostgreSQL and sets it). Without it the test fails: it is never skipped.
+The test works in a fresh schema of that database, dropped at the end."""
 import csv
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -27,14 +29,19 @@ def pg_url():
     return url
 
 
-def wipe(url):
+@pytest.fixture
+def pg_schema_url():
+    """The test database, in a schema of its own (so that two test runs at once on one server
+    do not meet), dropped afterwards."""
     import sqlalchemy as sa
+    url = pg_url()
+    schema = f"grading_test_{os.getpid()}_{int(time.time())}"
     engine = sa.create_engine(url)
-    meta = sa.MetaData()
-    meta.reflect(engine)
-    meta.drop_all(engine)
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    yield url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
 
 
@@ -58,9 +65,8 @@ def totals(out):
     return {r["student"]: float(r["total"]) for r in csv.DictReader(open(out / "grades.csv"))}
 
 
-def test_two_graders_share_a_postgresql_gradebook(tmp_path):
-    url = pg_url()
-    wipe(url)
+def test_two_graders_share_a_postgresql_gradebook(tmp_path, pg_schema_url):
+    url = pg_schema_url
     subs = submissions_of(tmp_path / "subs")
     # the first run adds the assignment to the shared gradebook; then two graders run at once
     first = run_grader(subs, tmp_path / "m0", url, "--shard", "0/3")
