@@ -3,8 +3,9 @@
 1. the full book build (fresh execution cache) and a cached rebuild;
 2. each chapter's execution time in that build, and each solution notebook's bare execution
    time (`jupyter nbconvert --execute`);
-3. `nbgrader autograde` of each assignment's solution notebooks against their bare execution,
-   as a ratio measured in the same run.
+3. plain `nbgrader autograde` of each assignment's solution notebooks against their bare
+   execution, as a ratio measured in the same run (benchmarks/grading.py measures the sandboxed,
+   parallel grading command).
 
 Usage: .venv/bin/python benchmarks/run.py   (takes a few minutes on 2 CPU cores)
 """
@@ -51,23 +52,21 @@ def main():
     for page, seconds in sorted(chapter_times(build).items()):
         print(f"  executed {page}: {seconds:.1f} s")
 
-    print("\nsolution notebooks: bare execution (nbconvert --execute) against nbgrader autograde")
-    submissions = work / "submissions"
+    print("\nsolution notebooks: bare execution (nbconvert --execute) against plain nbgrader autograde")
+    out = work / "grading"
+    out.mkdir()
+    grade.write_course_config(out)
     bare = {}
     for notebook in sorted(ROOT.glob("solutions/*/*.ipynb")):
         assignment = notebook.parent.name
         bare[notebook] = timed([str(BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
                                 "--output-dir", str(work / "bare"), str(notebook)])
         print(f"  {assignment}/{notebook.name}: bare {bare[notebook]:.1f} s")
-        target = submissions / "student" / assignment
-        target.mkdir(parents=True, exist_ok=True)
-        (target / notebook.name).write_bytes(notebook.read_bytes())
-    out = work / "grading"
-    out.mkdir()
-    grade.write_course_config(out)
+        submitted = out / "submitted" / "student" / assignment  # nbgrader's own layout
+        submitted.mkdir(parents=True, exist_ok=True)
+        (submitted / notebook.name).write_bytes(notebook.read_bytes())
     for assignment in grade.assignments_available():
         grade.nbgrader(out, "generate_assignment", assignment, "--force")
-        grade.collect(submissions, out, assignment)
         start = time.perf_counter()
         ok, log = grade.nbgrader(out, "autograde", assignment, "--student", "student", "--force")
         seconds = time.perf_counter() - start
