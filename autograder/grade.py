@@ -32,9 +32,9 @@ import json
 import os
 import shutil
 import subprocess
+import queue
 import sys
 import tempfile
-import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -45,6 +45,8 @@ HERE = ROOT / "autograder"
 SOLUTIONS = ROOT / "solutions"
 sys.path.insert(0, str(HERE))
 
+import worker  # noqa: E402  (autograder/worker.py)
+
 
 def assignments_available():
     return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
@@ -52,6 +54,11 @@ def assignments_available():
 
 def notebooks_of(assignment):
     return sorted(p.name for p in (SOLUTIONS / assignment).glob("*.ipynb"))
+
+
+def notebook_wall_time():
+    """Seconds one submission (all its notebooks) may take before its grading is stopped."""
+    return int(os.environ.get("RNN_GRADE_NOTEBOOK_TIMEOUT", "900"))
 
 
 def sqlite_url(out):
@@ -131,6 +138,14 @@ class Records:
 
 # ---------------------------------------------------------------- preparing an assignment
 
+def generate_assignment(course, assignment):
+    """nbgrader's generate_assignment in the course folder `course`, in this process."""
+    result = worker.nbgrader_api(course).generate_assignment(assignment, force=True, create=True)
+    if not result.get("success"):
+        raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n"
+                         f"{result.get('log', '')}\n{result.get('error', '')}")
+
+
 def prepare(out, assignment, db_url):
     """A clean template gradebook for the workers (this assignment only, no submission), and
     the assignment in the real gradebook (added once; a shared gradebook keeps the first)."""
@@ -141,9 +156,7 @@ def prepare(out, assignment, db_url):
         shutil.rmtree(template)
     template.mkdir(parents=True)
     write_course_config(template)
-    ok, log = nbgrader(template, "generate_assignment", assignment, "--force")
-    if not ok:
-        raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{log}")
+    generate_assignment(template, assignment)
     with Gradebook(db_url) as gradebook:
         try:
             gradebook.find_assignment(assignment)
@@ -151,9 +164,7 @@ def prepare(out, assignment, db_url):
         except MissingEntry:
             present = False
     if not present:
-        ok, log = nbgrader(out, "generate_assignment", assignment, "--force")
-        if not ok:
-            raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{log}")
+        generate_assignment(out, assignment)
     return template / "gradebook.db"
 
 
@@ -262,21 +273,23 @@ def merge(result, db_url, out):
     from nbgrader.api import Gradebook, MissingEntry
 
     student, assignment = result["student"], result["assignment"]
-    course = Path(result["course"])
     for kind in ("autograded", "feedback"):
         target = out / kind / student / assignment
         if target.exists():
             shutil.rmtree(target)
-        produced = course / kind / student / assignment
-        if produced.exists():
+        produced = Path(result["course"]) / kind / student / assignment if result["course"] else None
+        if produced is not None and produced.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copytree(produced, target)
     import warnings
     with Gradebook(db_url) as gradebook, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy warnings from inside nbgrader's add_submission
         gradebook.update_or_create_student(student)
-        try:  # a regrade overwrites the scores of the existing submission: never a duplicate
-            gradebook.find_submission(assignment, student)
+        try:  # a regrade replaces the scores of the existing submission: never a duplicate
+            submission = gradebook.find_submission(assignment, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = 0.0
         except MissingEntry:
             gradebook.add_submission(assignment, student)
         for notebook, cells in result["scores"].items():
@@ -336,6 +349,50 @@ def in_shard(student, shard):
     return zlib.crc32(student.encode()) % count == index
 
 
+def grade_assignment(submissions, out, assignment, db_url, records, regrade, zip_regexp, shard,
+                     workers, fingerprint, pool, run, say, start):
+    """Grade the submissions of one assignment with the worker pool; return its table rows."""
+    source = submissions
+    if str(submissions).endswith(".zip"):
+        source = from_zip(submissions, out, assignment, zip_regexp or ZIP_REGEXP)
+    say(f"[{assignment}] preparing from solutions/{assignment}")
+    template_db = prepare(out, assignment, db_url)
+    collected = collect(source, out, assignment)
+    jobs, skipped = [], 0
+    for student, (files, problems) in collected.items():
+        if not in_shard(student, shard):
+            continue
+        if not records.claim(student, assignment, regrade):
+            skipped += 1
+            continue
+        extra = [str(p) for p in (Path(source) / student / assignment).iterdir()
+                 if p.is_file() and p.suffix != ".ipynb" and p.stat().st_size < 20 * 2**20]
+        jobs.append({"student": student, "assignment": assignment, "problems": problems,
+                     "files": {k: str(v) for k, v in files.items()}, "extra_files": extra,
+                     "notebooks": notebooks_of(assignment), "template_db": str(template_db),
+                     "work": str(out / ".work" / f"{student}--{assignment}"),
+                     "guard": str(fingerprint.result())})
+    say(f"[{assignment}] {len(jobs)} to grade with {workers} workers"
+        + (f", {skipped} already graded or being graded elsewhere (--regrade to redo)" if skipped else ""))
+    futures = [pool.submit(run, job) for job in jobs]
+    for done, future in enumerate(as_completed(futures), 1):
+        job, result = future.result()
+        student = job["student"]
+        reasons = list(job["problems"])
+        if "error" in result:  # nothing is earned; an earlier grading's scores are replaced by 0
+            reasons.append("failed to run: " + result["error"][:200])
+            result = {"student": student, "assignment": assignment, "scores": {}, "course": None}
+        else:
+            reasons += result["reasons"]
+        merge(result, db_url, out)
+        records.set(student, assignment, "; ".join(dict.fromkeys(reasons)) or "graded")
+        shutil.rmtree(job["work"], ignore_errors=True)
+        points = sum(sum(cells.values()) for cells in result["scores"].values())
+        say(f"[{assignment}] {done}/{len(jobs)} {student}: {points:g} points"
+            f"{' (' + '; '.join(reasons)[:120] + ')' if reasons else ''}  [{time.monotonic() - start:.0f} s]")
+    return grade_rows(db_url, assignment, records.all(assignment))
+
+
 def grade(submissions, out, assignments, workers=2, regrade=False, db_url=None, zip_regexp=None,
           shard=(0, 1), quiet=False):
     """Grade every submission of `assignments`; return the rows of the grade table."""
@@ -346,66 +403,41 @@ def grade(submissions, out, assignments, workers=2, regrade=False, db_url=None, 
     records = Records(db_url)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     start = time.monotonic()
-    fingerprint = None
     rows = []
-    for assignment in assignments:
-        source = submissions
-        if str(submissions).endswith(".zip"):
-            source = from_zip(submissions, out, assignment,
-                              zip_regexp or ZIP_REGEXP)
-        say(f"[{assignment}] preparing from solutions/{assignment}")
-        template_db = prepare(out, assignment, db_url)
-        if fingerprint is None:
-            fingerprint = clean_fingerprint(out)
-        collected = collect(source, out, assignment)
-        jobs, skipped = [], 0
-        for student, (files, problems) in collected.items():
-            if not in_shard(student, shard):
-                continue
-            if not records.claim(student, assignment, regrade):
-                skipped += 1
-                continue
-            extra = [str(p) for p in (Path(source) / student / assignment).iterdir()
-                     if p.is_file() and p.suffix != ".ipynb" and p.stat().st_size < 20 * 2**20]
-            jobs.append({"student": student, "assignment": assignment, "problems": problems,
-                         "files": {k: str(v) for k, v in files.items()}, "extra_files": extra,
-                         "notebooks": notebooks_of(assignment), "template_db": str(template_db),
-                         "work": str(out / ".work" / f"{student}--{assignment}"),
-                         "guard": str(fingerprint)})
-        say(f"[{assignment}] {len(jobs)} to grade with {workers} workers"
-            + (f", {skipped} already graded or being graded elsewhere (--regrade to redo)" if skipped else ""))
-        lock = threading.Lock()
-        done = 0
+    idle = queue.Queue()  # started workers waiting for a job
 
-        def run(job):
-            import worker
-            try:
-                return job, worker.grade_one(job), None
-            except Exception as error:  # a bug or a disk problem: record it, go on
-                return job, None, f"{type(error).__name__}: {error}"
+    def start_worker(index):
+        handle = worker.WorkerProcess(out / ".work" / f"worker-{index}.log")
+        try:
+            handle.start()
+        except Exception:  # grade() tries again for the first job, and records the error
+            pass
+        idle.put(handle)
+        return handle
 
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(run, job) for job in jobs]
-            for future in as_completed(futures):
-                job, result, error = future.result()
-                with lock:
-                    done += 1
-                    student = job["student"]
-                    reasons = list(job["problems"])
-                    if error:
-                        reasons.append("grader error: " + error[:200])
-                        records.set(student, assignment, "; ".join(reasons))
-                    else:
-                        reasons += result["reasons"]
-                        merge(result, db_url, out)
-                        records.set(student, assignment, "; ".join(dict.fromkeys(reasons)) or "graded")
-                        shutil.rmtree(result["course"], ignore_errors=True)
-                    elapsed = time.monotonic() - start
-                    say(f"[{assignment}] {done}/{len(jobs)} {student}: "
-                        f"{sum(sum(c.values()) for c in result['scores'].values()) if result else 0:g} points"
-                        f"{' (' + '; '.join(reasons)[:120] + ')' if reasons else ''}  [{elapsed:.0f} s]")
-        statuses = records.all(assignment)
-        rows += grade_rows(db_url, assignment, statuses)
+    def run(job):
+        handle = idle.get()
+        job["scratch"] = tempfile.mkdtemp(prefix="rnng-")
+        try:
+            result = handle.grade(job, timeout=notebook_wall_time())
+        except Exception as error:  # a worker that cannot start: record it, go on
+            result = {"error": f"{type(error).__name__}: {error}"}
+        finally:
+            shutil.rmtree(job["scratch"], ignore_errors=True)
+            idle.put(handle)
+        return job, result
+
+    with ThreadPoolExecutor(max_workers=max(1, workers) + 1) as pool:
+        # the workers import nbgrader and the clean fingerprint is computed while we prepare
+        handles = [pool.submit(start_worker, i) for i in range(max(1, workers))]
+        fingerprint = pool.submit(clean_fingerprint, out)
+        try:
+            for assignment in assignments:
+                rows += grade_assignment(submissions, out, assignment, db_url, records, regrade,
+                                         zip_regexp, shard, workers, fingerprint, pool, run, say, start)
+        finally:
+            for handle in handles:
+                handle.result().stop()
     write_table(rows, out / "grades.csv")
     summary = summarize(rows)
     (out / "summary.txt").write_text(summary + "\n")
