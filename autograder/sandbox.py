@@ -156,11 +156,18 @@ class SandboxedExecute(Execute):
         cell.outputs.append(NotebookNode(output_type="error", ename=ename, evalue=message,
                                          traceback=[f"{ename}: {message}"]))
 
+    def _record(self, entry):
+        """A note for worker.py (the flags file): a dead or stuck kernel, or tampering."""
+        log = os.environ.get("RNN_GRADE_FLAGS")
+        if log:
+            with open(log, "a") as handle:
+                handle.write(json.dumps(entry) + "\n")
+
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if self._dead:
-            # the kernel is gone: the remaining cells are not run, their tests score 0
+            # the kernel is gone or stuck: the remaining cells are not run, their tests score 0
             cell.outputs = []
             self._error(cell, "NotRun", f"not run: {self._dead}")
             return cell
@@ -171,32 +178,49 @@ class SandboxedExecute(Execute):
                           "or a memory or CPU limit)")
             self._error(cell, "KernelDied", "the kernel died while running this cell (a crash, "
                         "os._exit, or a memory or CPU limit)")
-            log = os.environ.get("RNN_GRADE_FLAGS")
-            if log:
-                with open(log, "a") as handle:
-                    handle.write(json.dumps({"kernel_died": cell_index}) + "\n")
+            self._record({"kernel_died": cell_index})
+            return cell
+        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {cell_index + 1}")
+        timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs)
+        if timed_out and not await self._responds():
+            # An interrupted loop answers at once; a kernel broken by the cell (builtins
+            # replaced...) would make every later cell wait for the full time limit.
+            self._dead = "the kernel stopped responding in an earlier cell"
+            self._record({"kernel_stuck": name})
             return cell
         if self._clean is not None and _is_grade_cell(cell):
             found = await self._integrity()
-            if found:
+            if found is None:  # the check cannot vouch for this cell, and the kernel is unusable
+                self._dead = "the kernel stopped responding in an earlier cell"
+                self._error(cell, "KernelStuck", "this test does not count: the kernel stopped "
+                            "responding (the integrity check got no reply)")
+                self._record({"kernel_stuck": name})
+            elif found:
                 detail = "; ".join(found[:5]) + (f" (and {len(found) - 5} more)" if len(found) > 5 else "")
                 self._error(cell, "TamperingDetected", f"this test does not count: {detail}")
-                log = os.environ.get("RNN_GRADE_FLAGS")
-                if log:
-                    with open(log, "a") as handle:
-                        handle.write(json.dumps({"cell": cell.metadata["nbgrader"].get("grade_id"),
-                                                 "tampering": found[:5]}) + "\n")
+                self._record({"cell": cell.metadata["nbgrader"].get("grade_id"), "tampering": found[:5]})
         return cell
+
+    async def _responds(self, seconds=15):
+        """Whether the kernel runs an empty cell within `seconds`."""
+        try:
+            msg_id = self.kc.execute("", silent=True, store_history=False)
+            return await asyncio.wait_for(self.async_wait_for_reply(msg_id), timeout=seconds) is not None
+        except Exception:
+            return False
 
     execute_cell = run_sync(async_execute_cell)
 
     async def _integrity(self):
+        """The integrity problems after a test cell ([] if none), or None if the kernel did not
+        answer the check."""
         try:
             msg_id = self.kc.execute("", silent=True, store_history=False,
                                      user_expressions={"guard": guard.expression(self._imports)})
-            reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), timeout=120)
-        except Exception as error:  # a dead or stuck kernel: the check cannot vouch for the cell
-            return [f"the integrity check failed ({type(error).__name__})"]
+            # the check itself takes milliseconds: a kernel silent for 30 s is stuck
+            reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), timeout=30)
+        except Exception:
+            reply = None
         if reply is None:
-            return ["the integrity check got no reply"]
+            return None
         return guard.problems(reply["content"].get("user_expressions", {}).get("guard"), self._clean)

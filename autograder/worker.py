@@ -152,6 +152,10 @@ def grade_one(job):
             reasons.append("the kernel died (a crash, os._exit, or a memory or CPU limit); "
                            "the cells after it were not run")
             continue
+        if "kernel_stuck" in entry:
+            reasons.append(f"the kernel stopped responding in {entry['kernel_stuck']} (after a "
+                           "cell ran out of time); the cells after it were not run")
+            continue
         reasons.append(f"tampering detected in {entry['cell']}: " + "; ".join(entry["tampering"][:2]))
     scores, graded_notebooks = read_scores(course, assignment, student)
     reasons += limits_hit(course / "autograded" / student / assignment)

@@ -88,7 +88,9 @@ def cases(submissions):
         WRONG_STEP + "np.allclose = lambda *a, **k: True\nnp.all = lambda *a, **k: True\n")), NB)
     out["patch_torch"] = (json.dumps(with_answer(
         WRONG_STEP + "import torch\ntorch.allclose = lambda *a, **k: True\nnp.abs = lambda x: x * 0\n")), NB)
-    out["patch_builtins"] = (json.dumps(with_answer(WRONG_STEP + "import builtins\nbuiltins.bool = lambda *a: True\n")), NB)
+    out["patch_builtins"] = (json.dumps(with_answer(WRONG_STEP + "import builtins\nbuiltins.all = lambda *a: True\n")), NB)
+    # replacing bool breaks ipykernel itself: the kernel stops answering
+    out["stuck_kernel"] = (json.dumps(with_answer(WRONG_STEP + "import builtins\nbuiltins.bool = lambda *a: True\n")), NB)
     out["swap_module"] = (json.dumps(with_answer(
         WRONG_STEP + "import types\nchecks = types.SimpleNamespace(random_arrays=checks.random_arrays, "
         "call=checks.call, check_close=lambda *a, **k: None)\n")), NB)
@@ -170,6 +172,7 @@ EXPECTED = {
     "patch_numpy": (0, "tampering detected"),
     "patch_torch": (0, "tampering detected"),
     "patch_builtins": (0, "tampering detected"),
+    "stuck_kernel": (0, "the kernel stopped responding in test_rnn_step_forward"),
     "swap_module": (0, "tampering detected"),
     "read_hidden": (0, "flagged for review"),
     "write_others": (FULL, "flagged for review"),
@@ -191,7 +194,7 @@ def test_case_outcome(hostile, student):
 def test_tampering_names_what_was_replaced(hostile):
     rows, *_ = hostile
     assert "numpy.allclose" in rows["patch_numpy"]["status"] or "numpy.all " in rows["patch_numpy"]["status"]
-    assert "builtins.bool" in rows["patch_builtins"]["status"]
+    assert "builtins.all was replaced" in rows["patch_builtins"]["status"]
     assert "rnncourse.checks.check_close" in rows["patch_checks"]["status"]
     assert "checks" in rows["swap_module"]["status"]
 
