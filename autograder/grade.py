@@ -35,6 +35,7 @@ import subprocess
 import queue
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -91,12 +92,17 @@ def nbgrader(out, *args):
 
 class Records:
     """Our own table in the gradebook's database: one row per (student, assignment) with the
-    grading status; a row is also the claim that lets several machines share one course."""
+    grading status; a row is also the claim that lets several graders (machines) share one
+    course. A grader refreshes its running claims every minute (`touch`); a claim not refreshed
+    for STALE seconds (its grader crashed or lost its machine) may be taken over."""
+
+    STALE = 600
 
     def __init__(self, db_url):
         import sqlalchemy as sa
         self.sa = sa
         self.engine = sa.create_engine(db_url)
+        self.me = f"{os.uname().nodename}:{os.getpid()}"
         with self.engine.begin() as conn:
             conn.execute(sa.text(
                 "CREATE TABLE IF NOT EXISTS rnn_grading_status (student VARCHAR(255) NOT NULL, "
@@ -104,19 +110,30 @@ class Records:
                 "updated FLOAT, PRIMARY KEY (student, assignment))"))
 
     def claim(self, student, assignment, regrade):
-        """True if this process may grade the submission (nobody graded or is grading it)."""
+        """True if this grader may grade the submission (nobody graded it or is grading it)."""
         sa = self.sa
+        key = {"s": student, "a": assignment, "h": self.me, "t": time.time()}
         with self.engine.begin() as conn:
             if regrade:
-                conn.execute(sa.text("DELETE FROM rnn_grading_status WHERE student=:s AND assignment=:a"),
-                             {"s": student, "a": assignment})
+                conn.execute(sa.text("DELETE FROM rnn_grading_status WHERE student=:s AND assignment=:a"), key)
         try:
             with self.engine.begin() as conn:
-                conn.execute(sa.text("INSERT INTO rnn_grading_status VALUES (:s, :a, 'running', :h, :t)"),
-                             {"s": student, "a": assignment, "h": os.uname().nodename, "t": time.time()})
+                conn.execute(sa.text("INSERT INTO rnn_grading_status VALUES (:s, :a, 'running', :h, :t)"), key)
             return True
         except sa.exc.IntegrityError:
-            return False
+            pass
+        with self.engine.begin() as conn:  # one UPDATE: of two graders, one takes it over
+            taken = conn.execute(sa.text(
+                "UPDATE rnn_grading_status SET host=:h, updated=:t WHERE student=:s AND "
+                "assignment=:a AND status='running' AND updated < :stale"),
+                dict(key, stale=key["t"] - self.STALE))
+        return taken.rowcount == 1
+
+    def touch(self):
+        """Refresh this grader's running claims (they are alive)."""
+        with self.engine.begin() as conn:
+            conn.execute(self.sa.text("UPDATE rnn_grading_status SET updated=:t WHERE host=:h AND "
+                                      "status='running'"), {"t": time.time(), "h": self.me})
 
     def set(self, student, assignment, status):
         with self.engine.begin() as conn:
@@ -130,10 +147,11 @@ class Records:
                                              "WHERE assignment=:a"), {"a": assignment})
             return dict(rows.fetchall())
 
-    def release(self, student, assignment):
+    def release(self):
+        """Give up this grader's claims on what it did not grade (it is stopping)."""
         with self.engine.begin() as conn:
-            conn.execute(self.sa.text("DELETE FROM rnn_grading_status WHERE student=:s AND "
-                                      "assignment=:a AND status='running'"), {"s": student, "a": assignment})
+            conn.execute(self.sa.text("DELETE FROM rnn_grading_status WHERE host=:h AND "
+                                      "status='running'"), {"h": self.me})
 
 
 # ---------------------------------------------------------------- preparing an assignment
@@ -427,15 +445,25 @@ def grade(submissions, out, assignments, workers=2, regrade=False, db_url=None, 
             idle.put(handle)
         return job, result
 
-    with ThreadPoolExecutor(max_workers=max(1, workers) + 1) as pool:
+    stopping = threading.Event()
+
+    def heartbeat():
+        while not stopping.wait(60):
+            records.touch()
+
+    with ThreadPoolExecutor(max_workers=max(1, workers) + 2) as pool:
         # the workers import nbgrader and the clean fingerprint is computed while we prepare
         handles = [pool.submit(start_worker, i) for i in range(max(1, workers))]
         fingerprint = pool.submit(clean_fingerprint, out)
+        pool.submit(heartbeat)
         try:
             for assignment in assignments:
                 rows += grade_assignment(submissions, out, assignment, db_url, records, regrade,
                                          zip_regexp, shard, workers, fingerprint, pool, run, say, start)
-        finally:
+        finally:  # also on Ctrl-C: what was not graded is left for the next run
+            stopping.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            records.release()
             for handle in handles:
                 handle.result().stop()
     write_table(rows, out / "grades.csv")
@@ -468,8 +496,14 @@ def main(argv=None):
     if str(args.submissions).endswith(".zip") and len(args.assignment or []) != 1:
         parser.error("a .zip holds one assignment: give exactly one --assignment")
     k, n = (int(x) for x in args.shard.split("/"))
-    grade(args.submissions, args.out, args.assignment or assignments_available(), workers=args.workers,
-          regrade=args.regrade, db_url=args.db, zip_regexp=args.zip_regexp, shard=(k, n))
+    try:
+        grade(args.submissions, args.out, args.assignment or assignments_available(),
+              workers=args.workers, regrade=args.regrade, db_url=args.db,
+              zip_regexp=args.zip_regexp, shard=(k, n))
+    except KeyboardInterrupt:
+        print("interrupted: what was graded is in the gradebook; run the same command again to "
+              "grade the rest", flush=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

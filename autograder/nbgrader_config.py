@@ -7,6 +7,7 @@ autograded/, feedback/, gradebook.db) are git-ignored; `autograder/grade.py` kee
 separate grading folder instead.
 """
 import os
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,13 +34,13 @@ c.Execute.extra_arguments = ["--HistoryManager.enabled=False"]
 # Notebooks are committed without outputs.
 c.ClearOutput.enabled = True
 
-# Feedback shows each test's result and message, never the hidden tests' source.
-# (autograder/grade.py adds feedback_filters.RedactHiddenTests before ClearHiddenTests.)
+# Feedback shows each test's result and message, never the hidden tests' source
+# (autograder/feedback_filters.py, importable from this folder).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "rnncourse.feedback.ShortenHiddenTracebacks",
+    "feedback_filters.ShortenHiddenTracebacks",
+    "feedback_filters.RedactHiddenTests",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-# A plain nbconvert preprocessor does nothing unless enabled.
-c.ShortenHiddenTracebacks.enabled = True

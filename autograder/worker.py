@@ -47,10 +47,6 @@ def worker_config(course, template_db):
         "c.LimitOutput.max_lines = 200\n"
         "c.LimitOutput.max_traceback = 40\n"
         "c.OverwriteCells.add_missing_cells = True\n"
-        "c.GenerateFeedback.preprocessors = ['nbgrader.preprocessors.GetGrades',\n"
-        "    'rnncourse.feedback.ShortenHiddenTracebacks', 'feedback_filters.RedactHiddenTests',\n"
-        "    'nbgrader.preprocessors.ClearHiddenTests',\n"
-        "    'nbconvert.preprocessors.CSSHTMLHeaderPreprocessor']\n"
     )
 
 

@@ -78,3 +78,35 @@ def test_a_dead_worker_is_replaced_and_errors_are_reported(tmp_path):
         assert handle.process.poll() is None and handle.process.pid != first
     finally:
         handle.stop()
+
+
+def test_an_interrupted_run_leaves_no_claim_and_the_next_run_finishes(tmp_path):
+    """Ctrl-C while grading: the command stops at once, keeps what it graded, gives up its claims
+    on the rest, and running it again grades only the rest."""
+    import subprocess
+    import sys
+    import time
+    submissions, out = tmp_path / "submissions", tmp_path / "out"
+    solution = harness.load(ROOT / "solutions" / A / NB)
+    for student in ["s1", "s2", "s3", "s4", "s5", "s6"]:
+        submit(submissions, student, solution)
+    command = [sys.executable, str(ROOT / "autograder" / "grade.py"), str(submissions),
+               "--assignment", A, "--out", str(out), "--workers", "1"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = ""
+    for line in run.stdout:
+        log += line
+        if "1/6" in line:
+            break
+    interrupted = time.monotonic()
+    run.send_signal(signal.SIGINT)
+    log += run.stdout.read()
+    run.wait(timeout=60)
+    assert time.monotonic() - interrupted < 30, "the command did not stop promptly"
+    assert run.returncode == 130 and "interrupted" in log, log
+    statuses = grade.Records(grade.sqlite_url(out)).all(A)
+    assert "running" not in statuses.values(), statuses
+    assert 1 <= len(statuses) < 6, statuses
+
+    rows = grade.grade(submissions, out, [A], workers=1, quiet=True)
+    assert {r["student"]: points(r) for r in rows} == {s: FULL for s in ["s1", "s2", "s3", "s4", "s5", "s6"]}
