@@ -167,6 +167,7 @@ def generate_assignment(course, assignment):
 def prepare(out, assignment, db_url):
     """A clean template gradebook for the workers (this assignment only, no submission), and
     the assignment in the real gradebook (added once; a shared gradebook keeps the first)."""
+    import nbformat
     from nbgrader.api import Gradebook, MissingEntry
 
     template = out / ".template" / assignment
@@ -175,6 +176,10 @@ def prepare(out, assignment, db_url):
     template.mkdir(parents=True)
     write_course_config(template)
     generate_assignment(template, assignment)
+    import guard  # the names the course's cells import, which the integrity check follows
+    imports = {Path(name).stem: guard.imports_of(nbformat.read(SOLUTIONS / assignment / name, as_version=4))
+               for name in notebooks_of(assignment)}
+    (template / "imports.json").write_text(json.dumps(imports))
     with Gradebook(db_url) as gradebook:
         try:
             gradebook.find_assignment(assignment)
@@ -367,48 +372,96 @@ def in_shard(student, shard):
     return zlib.crc32(student.encode()) % count == index
 
 
-def grade_assignment(submissions, out, assignment, db_url, records, regrade, zip_regexp, shard,
-                     workers, fingerprint, pool, run, say, start):
-    """Grade the submissions of one assignment with the worker pool; return its table rows."""
-    source = submissions
-    if str(submissions).endswith(".zip"):
-        source = from_zip(submissions, out, assignment, zip_regexp or ZIP_REGEXP)
-    say(f"[{assignment}] preparing from solutions/{assignment}")
-    template_db = prepare(out, assignment, db_url)
-    collected = collect(source, out, assignment)
-    jobs, skipped = [], 0
-    for student, (files, problems) in collected.items():
-        if not in_shard(student, shard):
-            continue
-        if not records.claim(student, assignment, regrade):
-            skipped += 1
-            continue
-        extra = [str(p) for p in (Path(source) / student / assignment).iterdir()
-                 if p.is_file() and p.suffix != ".ipynb" and p.stat().st_size < 20 * 2**20]
-        jobs.append({"student": student, "assignment": assignment, "problems": problems,
-                     "files": {k: str(v) for k, v in files.items()}, "extra_files": extra,
-                     "notebooks": notebooks_of(assignment), "template_db": str(template_db),
-                     "work": str(out / ".work" / f"{student}--{assignment}"),
-                     "guard": str(fingerprint.result())})
-    say(f"[{assignment}] {len(jobs)} to grade with {workers} workers"
-        + (f", {skipped} already graded or being graded elsewhere (--regrade to redo)" if skipped else ""))
-    futures = [pool.submit(run, job) for job in jobs]
-    for done, future in enumerate(as_completed(futures), 1):
-        job, result = future.result()
-        student = job["student"]
-        reasons = list(job["problems"])
-        if "error" in result:  # nothing is earned; an earlier grading's scores are replaced by 0
-            reasons.append("failed to run: " + result["error"][:200])
-            result = {"student": student, "assignment": assignment, "scores": {}, "course": None}
-        else:
-            reasons += result["reasons"]
-        merge(result, db_url, out)
-        records.set(student, assignment, "; ".join(dict.fromkeys(reasons)) or "graded")
-        shutil.rmtree(job["work"], ignore_errors=True)
-        points = sum(sum(cells.values()) for cells in result["scores"].values())
-        say(f"[{assignment}] {done}/{len(jobs)} {student}: {points:g} points"
-            f"{' (' + '; '.join(reasons)[:120] + ')' if reasons else ''}  [{time.monotonic() - start:.0f} s]")
-    return grade_rows(db_url, assignment, records.all(assignment))
+class Grading:
+    """One run of the command: the worker processes, the status records, the progress lines."""
+
+    def __init__(self, out, db_url, workers, regrade, shard, zip_regexp, quiet):
+        self.out, self.db_url, self.workers = out, db_url, max(1, workers)
+        self.regrade, self.shard, self.zip_regexp, self.quiet = regrade, shard, zip_regexp, quiet
+        self.records = Records(db_url)
+        self.idle = queue.Queue()  # started workers waiting for a job
+        self.stopping = threading.Event()
+        self.started = time.monotonic()
+        self.pool = self.fingerprint = None
+
+    def say(self, text):
+        if not self.quiet:
+            print(text, flush=True)
+
+    def start_worker(self, index):
+        handle = worker.WorkerProcess(self.out / ".work" / f"worker-{index}.log")
+        try:
+            handle.start()
+        except Exception:  # handle.grade tries again for its first job, and reports the error
+            pass
+        self.idle.put(handle)
+        return handle
+
+    def heartbeat(self):
+        while not self.stopping.wait(60):
+            self.records.touch()
+
+    def run(self, job):
+        """Grade one job with the next free worker; returns (job, result or {"error": ...})."""
+        handle = self.idle.get()
+        job["scratch"] = tempfile.mkdtemp(prefix="rnng-")
+        try:
+            result = handle.grade(job, timeout=notebook_wall_time())
+        except Exception as error:  # a worker that cannot start: record it, go on
+            result = {"error": f"{type(error).__name__}: {error}"}
+        finally:
+            shutil.rmtree(job["scratch"], ignore_errors=True)
+            self.idle.put(handle)
+        return job, result
+
+    def jobs(self, source, assignment, template_db):
+        """The submissions of `assignment` this grader claims, as jobs for the workers."""
+        jobs, skipped = [], 0
+        for student, (files, problems) in collect(source, self.out, assignment).items():
+            if not in_shard(student, self.shard):
+                continue
+            if not self.records.claim(student, assignment, self.regrade):
+                skipped += 1
+                continue
+            extra = [str(p) for p in (Path(source) / student / assignment).iterdir()
+                     if p.is_file() and p.suffix != ".ipynb" and p.stat().st_size < 20 * 2**20]
+            jobs.append({"student": student, "assignment": assignment, "problems": problems,
+                         "files": {k: str(v) for k, v in files.items()}, "extra_files": extra,
+                         "notebooks": notebooks_of(assignment), "template_db": str(template_db),
+                         "work": str(self.out / ".work" / f"{student}--{assignment}"),
+                         "guard": str(self.fingerprint.result()),
+                         "imports": str(Path(template_db).parent / "imports.json")})
+        return jobs, skipped
+
+    def grade_assignment(self, submissions, assignment):
+        """Grade the submissions of one assignment; return its rows of the grade table."""
+        source = submissions
+        if str(submissions).endswith(".zip"):
+            source = from_zip(submissions, self.out, assignment, self.zip_regexp or ZIP_REGEXP)
+        self.say(f"[{assignment}] preparing from solutions/{assignment}")
+        template_db = prepare(self.out, assignment, self.db_url)
+        jobs, skipped = self.jobs(source, assignment, template_db)
+        self.say(f"[{assignment}] {len(jobs)} to grade with {self.workers} workers"
+                 + (f", {skipped} already graded or being graded elsewhere (--regrade to redo)"
+                    if skipped else ""))
+        futures = [self.pool.submit(self.run, job) for job in jobs]
+        for done, future in enumerate(as_completed(futures), 1):
+            job, result = future.result()
+            student = job["student"]
+            reasons = list(job["problems"])
+            if "error" in result:  # nothing is earned; an earlier grading's scores become 0
+                reasons.append("failed to run: " + result["error"][:200])
+                result = {"student": student, "assignment": assignment, "scores": {}, "course": None}
+            else:
+                reasons += result["reasons"]
+            merge(result, self.db_url, self.out)
+            self.records.set(student, assignment, "; ".join(dict.fromkeys(reasons)) or "graded")
+            shutil.rmtree(job["work"], ignore_errors=True)
+            points = sum(sum(cells.values()) for cells in result["scores"].values())
+            self.say(f"[{assignment}] {done}/{len(jobs)} {student}: {points:g} points"
+                     f"{' (' + '; '.join(reasons)[:120] + ')' if reasons else ''}"
+                     f"  [{time.monotonic() - self.started:.0f} s]")
+        return grade_rows(self.db_url, assignment, self.records.all(assignment))
 
 
 def grade(submissions, out, assignments, workers=2, regrade=False, db_url=None, zip_regexp=None,
@@ -418,60 +471,29 @@ def grade(submissions, out, assignments, workers=2, regrade=False, db_url=None, 
     out.mkdir(parents=True, exist_ok=True)
     db_url = db_url or sqlite_url(out)
     write_course_config(out, db_url)
-    records = Records(db_url)
-    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
-    start = time.monotonic()
+    grading = Grading(out, db_url, workers, regrade, shard, zip_regexp, quiet)
     rows = []
-    idle = queue.Queue()  # started workers waiting for a job
-
-    def start_worker(index):
-        handle = worker.WorkerProcess(out / ".work" / f"worker-{index}.log")
-        try:
-            handle.start()
-        except Exception:  # grade() tries again for the first job, and records the error
-            pass
-        idle.put(handle)
-        return handle
-
-    def run(job):
-        handle = idle.get()
-        job["scratch"] = tempfile.mkdtemp(prefix="rnng-")
-        try:
-            result = handle.grade(job, timeout=notebook_wall_time())
-        except Exception as error:  # a worker that cannot start: record it, go on
-            result = {"error": f"{type(error).__name__}: {error}"}
-        finally:
-            shutil.rmtree(job["scratch"], ignore_errors=True)
-            idle.put(handle)
-        return job, result
-
-    stopping = threading.Event()
-
-    def heartbeat():
-        while not stopping.wait(60):
-            records.touch()
-
-    with ThreadPoolExecutor(max_workers=max(1, workers) + 2) as pool:
+    with ThreadPoolExecutor(max_workers=grading.workers + 2) as pool:
+        grading.pool = pool
         # the workers import nbgrader and the clean fingerprint is computed while we prepare
-        handles = [pool.submit(start_worker, i) for i in range(max(1, workers))]
-        fingerprint = pool.submit(clean_fingerprint, out)
-        pool.submit(heartbeat)
+        handles = [pool.submit(grading.start_worker, i) for i in range(grading.workers)]
+        grading.fingerprint = pool.submit(clean_fingerprint, out)
+        pool.submit(grading.heartbeat)
         try:
             for assignment in assignments:
-                rows += grade_assignment(submissions, out, assignment, db_url, records, regrade,
-                                         zip_regexp, shard, workers, fingerprint, pool, run, say, start)
+                rows += grading.grade_assignment(submissions, assignment)
         finally:  # also on Ctrl-C: what was not graded is left for the next run
-            stopping.set()
+            grading.stopping.set()
             pool.shutdown(wait=False, cancel_futures=True)
-            records.release()
+            grading.records.release()
             for handle in handles:
                 handle.result().stop()
     write_table(rows, out / "grades.csv")
     summary = summarize(rows)
     (out / "summary.txt").write_text(summary + "\n")
-    say(summary)
-    say(f"table: {out / 'grades.csv'}; feedback: {out / 'feedback'}; "
-        f"{time.monotonic() - start:.0f} s")
+    grading.say(summary)
+    grading.say(f"table: {out / 'grades.csv'}; feedback: {out / 'feedback'}; "
+                f"{time.monotonic() - grading.started:.0f} s")
     return rows
 
 

@@ -23,8 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import guard
-import nbformat
 import sandbox
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +63,23 @@ def reasons_from_log(log):
     return list(dict.fromkeys(found))
 
 
+def reasons_from_flags(flags):
+    """The notes sandbox.py wrote while the notebooks ran (a dead or stuck kernel, tampering),
+    in plain words."""
+    found = []
+    for line in (flags.read_text().splitlines() if flags.exists() else []):
+        entry = json.loads(line)
+        if "kernel_died" in entry:
+            found.append("the kernel died (a crash, os._exit, or a memory or CPU limit); "
+                         "the cells after it were not run")
+        elif "kernel_stuck" in entry:
+            found.append(f"the kernel stopped responding in {entry['kernel_stuck']}; "
+                         "the cells after it were not run")
+        else:
+            found.append(f"tampering detected in {entry['cell']}: " + "; ".join(entry["tampering"][:2]))
+    return found
+
+
 def nbgrader_api(course):
     """nbgrader's Python API for the course folder `course` (configured by its
     nbgrader_config.py): the same code as the `nbgrader` command, without starting a process."""
@@ -94,9 +109,7 @@ def prepare_scratch(job):
     """The sandbox's only writable folder: a copy of the student's own files, owned by the
     sandbox user."""
     scratch = Path(job["scratch"])
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    scratch.mkdir(mode=0o700)
+    scratch.mkdir(mode=0o700, exist_ok=True)  # grade.py makes it fresh and empty
     for name, path in job["files"].items():
         shutil.copyfile(path, scratch / name)
     for extra in job.get("extra_files", []):
@@ -111,7 +124,8 @@ def prepare_scratch(job):
 def grade_one(job):
     """job: dict(student, assignment, files ({expected name: file}), extra_files, notebooks
     (expected names), template_db, work (folder for this job), scratch (the sandbox's folder,
-    removed by the caller), guard (clean fingerprint file)). Returns a JSON-able result."""
+    removed by the caller), guard (clean fingerprint file), imports (the names each notebook's
+    locked cells import, a file made by grade.prepare)). Returns a JSON-able result."""
     student, assignment = job["student"], job["assignment"]
     course = Path(job["work"])
     result = {"student": student, "assignment": assignment, "scores": {}, "reasons": [],
@@ -128,12 +142,9 @@ def grade_one(job):
     worker_config(course, course / "gradebook.db")
     scratch = prepare_scratch(job)
     flags = course / "flags.jsonl"
-    imports = {Path(n).stem: guard.imports_of(nbformat.read(SOLUTIONS / assignment / n, as_version=4))
-               for n in job["notebooks"]}
-    (course / "imports.json").write_text(json.dumps(imports))
     # read by sandbox.py in this process (one job at a time per worker)
     os.environ.update(RNN_GRADE_SCRATCH=str(scratch), RNN_GRADE_GUARD=job["guard"],
-                      RNN_GRADE_FLAGS=str(flags), RNN_GRADE_IMPORTS=str(course / "imports.json"))
+                      RNN_GRADE_FLAGS=str(flags), RNN_GRADE_IMPORTS=job["imports"])
     start = time.monotonic()
     succeeded, log = autograde(course, assignment, student)
     result["seconds"] = time.monotonic() - start
@@ -142,17 +153,7 @@ def grade_one(job):
         last = [l for l in log.strip().splitlines() if l.strip()][-1:] or ["?"]
         reasons.append("failed to run: " + last[0][:200])
     reasons += reasons_from_log(log)
-    for line in (flags.read_text().splitlines() if flags.exists() else []):
-        entry = json.loads(line)
-        if "kernel_died" in entry:
-            reasons.append("the kernel died (a crash, os._exit, or a memory or CPU limit); "
-                           "the cells after it were not run")
-            continue
-        if "kernel_stuck" in entry:
-            reasons.append(f"the kernel stopped responding in {entry['kernel_stuck']} (after a "
-                           "cell ran out of time); the cells after it were not run")
-            continue
-        reasons.append(f"tampering detected in {entry['cell']}: " + "; ".join(entry["tampering"][:2]))
+    reasons += reasons_from_flags(flags)
     scores, graded_notebooks = read_scores(course, assignment, student)
     reasons += limits_hit(course / "autograded" / student / assignment)
     for name in job["notebooks"]:
@@ -185,12 +186,12 @@ def limits_hit(folder):
     """Cells stopped by a limit, read from the executed notebooks."""
     found = []
     for path in sorted(folder.glob("*.ipynb")) if folder.exists() else []:
-        try:
-            nb = nbformat.read(path, as_version=4)
+        try:  # written by nbgrader a moment ago: plain JSON is enough (and faster)
+            nb = json.loads(path.read_text())
         except Exception:
             continue
-        for index, cell in enumerate(nb.cells):
-            name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+        for index, cell in enumerate(nb["cells"]):
+            name = cell["metadata"].get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
             for output in cell.get("outputs", []):
                 ename = output.get("ename") if output.get("output_type") == "error" else None
                 if ename == "CellTimeoutError":

@@ -317,37 +317,6 @@ class PlainDecoder(nn.Module):
         return self.out(states), None
 
 
-class Adam:
-    """Adam (Kingma & Ba, 2015), as torch.optim.Adam computes it with its defaults, in a few lines.
-
-    torch.optim is not used here: its first use imports torch._dynamo, which replaces
-    torch.manual_seed with a wrapper, and the autograder's integrity guard then reports the
-    notebook as tampered with.
-    """
-
-    def __init__(self, parameters, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-        self.parameters = list(parameters)
-        self.lr, (self.beta1, self.beta2), self.eps, self.t = lr, betas, eps, 0
-        self.m = [torch.zeros_like(p) for p in self.parameters]
-        self.v = [torch.zeros_like(p) for p in self.parameters]
-
-    def zero_grad(self):
-        for p in self.parameters:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self):
-        self.t += 1
-        for p, m, v in zip(self.parameters, self.m, self.v):
-            if p.grad is None:
-                continue
-            m.mul_(self.beta1).add_(p.grad, alpha=1 - self.beta1)
-            v.mul_(self.beta2).addcmul_(p.grad, p.grad, value=1 - self.beta2)
-            m_hat = m / (1 - self.beta1 ** self.t)
-            v_hat = v / (1 - self.beta2 ** self.t)
-            p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
-
-
 def train_seq2seq(encoder, decoder, steps=400, batch_size=64, lr=1e-2, min_len=2, max_len=12, seed=0,
                   time_limit=None):
     """Adam with cross-entropy on the reversal task, teacher forcing, a fresh batch every step
@@ -355,7 +324,7 @@ def train_seq2seq(encoder, decoder, steps=400, batch_size=64, lr=1e-2, min_len=2
     time_limit: stop early after this many seconds (None: run all steps)."""
     torch.manual_seed(seed)
     parameters = list(encoder.parameters()) + list(decoder.parameters())
-    optimizer = Adam(parameters, lr=lr)
+    optimizer = torch.optim.Adam(parameters, lr=lr)
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD)
     losses, start = [], time.perf_counter()
     encoder.train(), decoder.train()
