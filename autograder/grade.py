@@ -30,9 +30,9 @@ import argparse
 import csv
 import json
 import os
+import queue
 import shutil
 import subprocess
-import queue
 import sys
 import tempfile
 import threading
@@ -167,6 +167,7 @@ def generate_assignment(course, assignment):
 def prepare(out, assignment, db_url):
     """A clean template gradebook for the workers (this assignment only, no submission), and
     the assignment in the real gradebook (added once; a shared gradebook keeps the first)."""
+    import guard
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -176,7 +177,7 @@ def prepare(out, assignment, db_url):
     template.mkdir(parents=True)
     write_course_config(template)
     generate_assignment(template, assignment)
-    import guard  # the names the course's cells import, which the integrity check follows
+    # the names the course's cells import, which the integrity check follows
     imports = {Path(name).stem: guard.imports_of(nbformat.read(SOLUTIONS / assignment / name, as_version=4))
                for name in notebooks_of(assignment)}
     (template / "imports.json").write_text(json.dumps(imports))

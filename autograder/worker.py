@@ -20,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import sandbox
@@ -129,7 +128,7 @@ def grade_one(job):
     student, assignment = job["student"], job["assignment"]
     course = Path(job["work"])
     result = {"student": student, "assignment": assignment, "scores": {}, "reasons": [],
-              "seconds": 0.0, "course": str(course), "log": ""}
+              "course": str(course), "log": ""}
     if course.exists():
         shutil.rmtree(course)
     submitted = course / "submitted" / student / assignment
@@ -145,9 +144,7 @@ def grade_one(job):
     # read by sandbox.py in this process (one job at a time per worker)
     os.environ.update(RNN_GRADE_SCRATCH=str(scratch), RNN_GRADE_GUARD=job["guard"],
                       RNN_GRADE_FLAGS=str(flags), RNN_GRADE_IMPORTS=job["imports"])
-    start = time.monotonic()
     succeeded, log = autograde(course, assignment, student)
-    result["seconds"] = time.monotonic() - start
     reasons = []
     if not succeeded:
         last = [l for l in log.strip().splitlines() if l.strip()][-1:] or ["?"]
@@ -204,7 +201,8 @@ def limits_hit(folder):
 
 
 class WorkerProcess:
-    """The grader's handle on one worker process (used by grade.py, one per worker thread)."""
+    """The grader's handle on one worker process (grade.py keeps W of them, each grading one
+    job at a time)."""
 
     def __init__(self, log_path):
         self.log_path = Path(log_path)
@@ -217,10 +215,11 @@ class WorkerProcess:
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         # nbgrader is trusted but holds the kernel's outputs: cap its memory (output floods).
-        self.process = subprocess.Popen(
-            ["prlimit", f"--as={6 * 2**30}", "--", sys.executable, str(HERE / "worker.py")],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(self.log_path, "ab"),
-            env=env, cwd=str(HERE), text=True, start_new_session=True)
+        with open(self.log_path, "ab") as log:  # the worker keeps its own copy of the file
+            self.process = subprocess.Popen(
+                ["prlimit", f"--as={6 * 2**30}", "--", sys.executable, str(HERE / "worker.py")],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                env=env, cwd=str(HERE), text=True, start_new_session=True)
         if self._read_line(timeout=300) != "ready":
             self.stop()
             raise RuntimeError(f"a grading worker did not start (see {self.log_path})")
@@ -243,7 +242,7 @@ class WorkerProcess:
         line = self._read_line(timeout)
         if line is None:
             self.stop()
-            return {"error": f"the notebooks took longer than {timeout} s in total", "timeout": True}
+            return {"error": f"the notebooks took longer than {timeout} s in total"}
         if not line:
             self.stop()
             return {"error": "the grading process died (an output flood or a crash of nbgrader)"}
