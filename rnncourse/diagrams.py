@@ -94,7 +94,7 @@ def rnn_cell():
 
 def rnn_unrolled():
     """The RNN folded (one cell with a loop) and unrolled over $T$ steps, shared weights."""
-    fig, ax = _canvas(8.0, 3.2, (-0.7, 10.0), (-0.55, 3.0))
+    fig, ax = _canvas(8.0, 3.1, (-0.7, 10.6), (-0.55, 3.0))
     # folded
     _box(ax, (0, 0), r"$x_t$", "input", w=0.7)
     _box(ax, (0, 1.2), r"$h_t$", "hidden", w=0.7)
@@ -107,15 +107,15 @@ def rnn_unrolled():
     ax.text(0.85, 1.2, r"$W_{hh}$", fontsize=FONT - 1, color=ROLES["hidden"][1], va="center")
     ax.text(1.65, 1.2, "=", fontsize=18, ha="center", va="center")
     # unrolled: one copy of the step per element, the same three matrices in every copy
-    xs = [3.4 + 1.75 * i for i in range(4)]
-    _box(ax, (2.35, 1.2), r"$h_0$", "hidden", w=0.6)
+    xs = [3.9 + 1.75 * i for i in range(4)]
+    _box(ax, (2.4, 1.2), r"$h_0$", "hidden", w=0.6)
     for i, (xc, t) in enumerate(zip(xs, ["1", "2", "3", "T"])):
         _box(ax, (xc, 0), rf"$x_{t}$", "input", w=0.7)
         _box(ax, (xc, 1.2), rf"$h_{t}$", "hidden", w=0.7)
         _box(ax, (xc, 2.4), rf"$y_{t}$", "output", w=0.7)
         _arrow(ax, (xc, 0.25), (xc, 0.95), "input", label=r"$W_{xh}$", at=(0.38, 0))
         _arrow(ax, (xc, 1.45), (xc, 2.15), "output", label=r"$W_{hy}$", at=(0.38, 0))
-        start = 2.65 if i == 0 else xs[i - 1] + 0.35
+        start = 2.7 if i == 0 else xs[i - 1] + 0.35
         _arrow(ax, (start, 1.2), (xc - 0.35, 1.2), "hidden",
                label=r"$W_{hh}$" if i < 3 else r"$\cdots$", at=(0, 0.2))
     fig.tight_layout()
@@ -127,7 +127,6 @@ def bptt_graph():
     fig, ax = _canvas(8.0, 3.8, (-0.5, 7.2), (-1.0, 3.4))
     xs = [1.3 + 1.6 * i for i in range(4)]
     _box(ax, (0.0, 1.0), r"$h_0$", "hidden", w=0.6, h=0.42)
-    back = dict(role="loss", lw=1.0)
     for i, (xc, t) in enumerate(zip(xs, ["1", "2", "3", "T"])):
         for y, text, role in ((0, rf"$x_{t}$", "input"), (1, rf"$h_{t}$", "hidden"),
                               (2, rf"$y_{t}$", "output"), (3, rf"$L_{t}$", "loss")):
@@ -142,12 +141,42 @@ def bptt_graph():
                                      mutation_scale=10, lw=1.0, ls="--", color="#c0392b"))
     ax.text(xs[2] + 0.8, 1.3, r"$\cdots$", ha="center", fontsize=FONT)
     ax.plot([], [], color="black", label="forward: values")
-    ax.plot([], [], color="#c0392b", ls="--", label=r"backward: gradients $\partial L/\partial\,\cdot$")
+    ax.plot([], [], color="#c0392b", ls="--", label="backward: gradients")
     ax.legend(loc="lower center", fontsize=FONT - 2, frameon=False, ncol=2, bbox_to_anchor=(0.5, -0.02))
-    del back
     fig.tight_layout()
     return fig
 
+
+
+def truncated_bptt(k=4, n_chunks=3):
+    """Truncated BPTT: the state crosses chunk boundaries, the gradient stays inside a chunk of k."""
+    step, gap, w = 0.95, 0.9, 0.5
+    width = (n_chunks - 1) * (k * step + gap) + (k - 1) * step
+    fig, ax = _canvas(8.0, 2.1, (-0.6, width + 0.6), (-1.0, 0.8))
+    red = dict(arrowstyle="-|>", mutation_scale=9, lw=1.0, ls="--", color="#c0392b")
+    for c in range(n_chunks):
+        x0 = c * (k * step + gap)
+        ax.add_patch(plt.Rectangle((x0 - 0.4, -0.42), (k - 1) * step + 0.8, 0.84, fc="#f7f7f7",
+                                   ec="#999999", lw=0.6, ls=":"))
+        ax.text(x0 + (k - 1) * step / 2, 0.6, f"chunk {c + 1}: forward and backward",
+                ha="center", fontsize=FONT - 3)
+        for i in range(k):
+            xc = x0 + i * step
+            _box(ax, (xc, 0.0), rf"$h_{{{c * k + i + 1}}}$", "hidden", w=w, h=0.36, fs=FONT - 3)
+            if i > 0:  # inside a chunk: forward and backward
+                _arrow(ax, (xc - step + w / 2, 0.08), (xc - w / 2, 0.08), "hidden")
+                ax.add_patch(FancyArrowPatch((xc - w / 2, -0.08), (xc - step + w / 2, -0.08), **red))
+        if c > 0:  # across a boundary: the state is carried, the gradient is not
+            prev = (c - 1) * (k * step + gap) + (k - 1) * step
+            _arrow(ax, (prev + w / 2 + 0.03, 0.08), (x0 - w / 2 - 0.03, 0.08), "hidden", lw=1.8)
+            mid = (prev + x0) / 2
+            ax.text(mid, -0.3, "detach", ha="center", va="top", fontsize=FONT - 3, color="#c0392b")
+            ax.plot([mid - 0.08, mid + 0.08], [-0.2, -0.0], color="#c0392b", lw=1.4)
+    ax.plot([], [], color=ROLES["hidden"][1], label="state carried forward (values)")
+    ax.plot([], [], color="#c0392b", ls="--", label="gradient, inside a chunk only")
+    ax.legend(loc="lower center", fontsize=FONT - 3, frameon=False, ncol=2, bbox_to_anchor=(0.5, -0.05))
+    fig.tight_layout()
+    return fig
 
 def _gate(ax, x, y, fn, name, role="gate"):
     """A gate's layer: a box with its nonlinearity, its output's name beside the arrow above it."""
