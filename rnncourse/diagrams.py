@@ -122,6 +122,35 @@ def rnn_unrolled():
     return fig
 
 
+
+def io_patterns(patterns):
+    """Karpathy's input/output patterns side by side, one small unrolled RNN each.
+
+    patterns: [(steps, steps with an input, steps with an output, title, example tasks)]."""
+    fig, axes = plt.subplots(1, len(patterns), figsize=(8.4, 2.5),
+                             gridspec_kw={"width_ratios": [max(n, 2) for n, *_ in patterns]})
+    for ax, (n, inputs, outputs, title, example) in zip(axes, patterns):
+        for i in range(n):
+            if i in inputs:
+                _box(ax, (i, 0), "", "input", w=0.5, h=0.4)
+                _arrow(ax, (i, 0.2), (i, 0.6), "input")
+            _box(ax, (i, 0.8), "", "hidden", w=0.5, h=0.4)
+            if i in outputs:
+                _box(ax, (i, 1.6), "", "output", w=0.5, h=0.4)
+                _arrow(ax, (i, 1.0), (i, 1.4), "output")
+            if i > 0:
+                _arrow(ax, (i - 0.75, 0.8), (i - 0.25, 0.8), "hidden")
+        pad = max(0, (2 - n) / 2)
+        ax.set_xlim(-0.55 - pad, n - 0.45 + pad)
+        ax.set_ylim(-1.25, 1.95)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(title, fontsize=FONT - 2)
+        ax.text((n - 1) / 2, -0.75, example, ha="center", va="center", fontsize=FONT - 3.5,
+                color="dimgray")
+    fig.tight_layout(w_pad=0.5)
+    return fig
+
 def bptt_graph():
     """The unrolled graph with its losses: values flow forward, gradients every arrow backward."""
     fig, ax = _canvas(8.0, 3.8, (-0.5, 7.2), (-1.0, 3.4))
