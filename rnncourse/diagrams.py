@@ -72,7 +72,7 @@ def _cell_frame(ax, x0, y0, x1, y1):
 
 def rnn_cell():
     """One step of the Elman RNN, $h_t = \\tanh(W_{hh} h_{t-1} + W_{xh} x_t + b)$, $y_t = W_{hy} h_t + b_y$."""
-    fig, ax = _canvas(6.4, 3.6, (-1.2, 8.6), (-1.0, 4.6))
+    fig, ax = _canvas(5.2, 2.95, (-1.2, 8.6), (-1.0, 4.6))
     _cell_frame(ax, 0.6, 0.5, 6.0, 2.5)
     _box(ax, (-0.4, 1.5), r"$h_{t-1}$", "hidden")
     _box(ax, (2.5, -0.45), r"$x_t$", "input")
@@ -94,7 +94,7 @@ def rnn_cell():
 
 def rnn_unrolled():
     """The RNN folded (one cell with a loop) and unrolled over $T$ steps, shared weights."""
-    fig, ax = _canvas(8.0, 3.1, (-0.7, 10.6), (-0.55, 3.0))
+    fig, ax = _canvas(6.4, 2.45, (-0.7, 10.6), (-0.55, 3.0))
     # folded
     _box(ax, (0, 0), r"$x_t$", "input", w=0.7)
     _box(ax, (0, 1.2), r"$h_t$", "hidden", w=0.7)
@@ -104,8 +104,8 @@ def rnn_unrolled():
     ax.add_patch(FancyArrowPatch((0.38, 1.32), (0.38, 1.08), arrowstyle="-|>", mutation_scale=11,
                                  lw=1.2, color=ROLES["hidden"][1],
                                  connectionstyle="arc,angleA=0,angleB=0,armA=24,armB=24,rad=6"))
-    ax.text(0.85, 1.2, r"$W_{hh}$", fontsize=FONT - 1, color=ROLES["hidden"][1], va="center")
-    ax.text(1.65, 1.2, "=", fontsize=18, ha="center", va="center")
+    ax.text(0.92, 1.2, r"$W_{hh}$", fontsize=FONT - 1, color=ROLES["hidden"][1], va="center")
+    ax.text(1.72, 1.2, "=", fontsize=18, ha="center", va="center")
     # unrolled: one copy of the step per element, the same three matrices in every copy
     xs = [3.9 + 1.75 * i for i in range(4)]
     _box(ax, (2.4, 1.2), r"$h_0$", "hidden", w=0.6)
@@ -127,7 +127,7 @@ def io_patterns(patterns):
     """Karpathy's input/output patterns side by side, one small unrolled RNN each.
 
     patterns: [(steps, steps with an input, steps with an output, title, example tasks)]."""
-    fig, axes = plt.subplots(1, len(patterns), figsize=(8.4, 2.5),
+    fig, axes = plt.subplots(1, len(patterns), figsize=(6.6, 2.0),
                              gridspec_kw={"width_ratios": [max(n, 2) for n, *_ in patterns]})
     for ax, (n, inputs, outputs, title, example) in zip(axes, patterns):
         for i in range(n):
@@ -153,7 +153,7 @@ def io_patterns(patterns):
 
 def bptt_graph():
     """The unrolled graph with its losses: values flow forward, gradients every arrow backward."""
-    fig, ax = _canvas(8.0, 3.8, (-0.5, 7.2), (-1.0, 3.4))
+    fig, ax = _canvas(6.0, 2.85, (-0.5, 7.2), (-1.0, 3.4))
     xs = [1.3 + 1.6 * i for i in range(4)]
     _box(ax, (0.0, 1.0), r"$h_0$", "hidden", w=0.6, h=0.42)
     for i, (xc, t) in enumerate(zip(xs, ["1", "2", "3", "T"])):
@@ -181,7 +181,7 @@ def truncated_bptt(k=4, n_chunks=3):
     """Truncated BPTT: the state crosses chunk boundaries, the gradient stays inside a chunk of k."""
     step, gap, w = 0.95, 0.9, 0.5
     width = (n_chunks - 1) * (k * step + gap) + (k - 1) * step
-    fig, ax = _canvas(8.0, 2.1, (-0.6, width + 0.6), (-1.0, 0.8))
+    fig, ax = _canvas(6.6, 1.75, (-0.6, width + 0.6), (-1.0, 0.8))
     red = dict(arrowstyle="-|>", mutation_scale=9, lw=1.0, ls="--", color="#c0392b")
     for c in range(n_chunks):
         x0 = c * (k * step + gap)
@@ -215,7 +215,7 @@ def _gate(ax, x, y, fn, name, role="gate"):
 
 def lstm_cell():
     """The LSTM cell, gate by gate, in PyTorch's order i, f, g, o (chapter 6's equations)."""
-    fig, ax = _canvas(8.6, 5.0, (-1.6, 12.2), (-1.3, 6.6))
+    fig, ax = _canvas(6.4, 3.7, (-1.6, 12.2), (-1.3, 6.6))
     _cell_frame(ax, 0.0, 0.3, 10.2, 5.6)
     c_line, bus = 5.0, 1.0
     # the cell state: a straight line, touched by one ⊙ and one +
@@ -262,7 +262,7 @@ def lstm_cell():
 
 def gru_cell():
     """The GRU cell in PyTorch's formulation: reset gate $r_t$, update gate $z_t$, new content $n_t$."""
-    fig, ax = _canvas(8.6, 5.0, (-1.6, 12.2), (-1.3, 6.6))
+    fig, ax = _canvas(6.4, 3.7, (-1.6, 12.2), (-1.3, 6.6))
     _cell_frame(ax, 0.0, 0.3, 10.2, 5.6)
     top, bus = 5.0, 1.0
     # the state line: h_t = z_t ⊙ h_{t-1} + (1 - z_t) ⊙ n_t
@@ -283,14 +283,14 @@ def gru_cell():
         _gate(ax, x, 2.2, fn, name)
     # z_t keeps the old state, 1 - z_t lets the new content in
     _arrow(ax, (2.5, 2.5), (2.5, top - 0.2), "gate")
-    _node(ax, (3.6, 4.1), r"$1-$", "gate", r=0.26, fs=FONT - 2)
-    _path(ax, [(2.5, 4.1), (3.34, 4.1)], "gate")
+    _node(ax, (3.6, 4.1), r"$1-$", "gate", r=0.34, fs=FONT - 3)
+    _path(ax, [(2.5, 4.1), (3.26, 4.1)], "gate")
     _node(ax, (8.0, 4.1), r"$\odot$", "gate")
-    _arrow(ax, (3.86, 4.1), (7.8, 4.1), "gate")
+    _arrow(ax, (3.94, 4.1), (7.8, 4.1), "gate")
     _arrow(ax, (8.0, 4.3), (8.0, top - 0.2), "gate")
     # n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
     _arrow(ax, (4.6, bus), (4.6, 1.9), "hidden")
-    _box(ax, (4.6, 2.2), r"$W_{hn}h_{t-1}{+}b_{hn}$", "hidden", w=1.9, h=0.55, fs=FONT - 2)
+    _box(ax, (4.6, 2.2), r"$W_{hn}h_{t-1}{+}b_{hn}$", "hidden", w=2.2, h=0.55, fs=FONT - 2)
     _node(ax, (4.6, 3.2), r"$\odot$", "gate")
     _arrow(ax, (4.6, 2.5), (4.6, 3.0), "hidden")
     _path(ax, [(6.4, 2.5), (6.4, 3.2), (4.8, 3.2)], "gate")
@@ -298,7 +298,7 @@ def gru_cell():
     _path(ax, [(4.6, 3.4), (4.6, 3.55), (7.0, 3.55), (7.0, 3.2), (7.6, 3.2)], "gate")
     _arrow(ax, (8.0, bus), (8.0, 2.95), "input")
     ax.text(8.1, 2.0, r"$W_{in}x_t{+}b_{in}$", fontsize=FONT - 2, color=ROLES["input"][1])
-    ax.text(8.15, 3.68, r"$n_t$", fontsize=FONT, color=ROLES["gate"][1])
+    ax.text(8.25, 3.62, r"$n_t$", fontsize=FONT, color=ROLES["gate"][1])
     ax.text(5.8, 4.35, r"$1-z_t$", fontsize=FONT - 2, color=ROLES["gate"][1])
     _arrow(ax, (8.0, 3.45), (8.0, 3.9), "gate")
     ax.text(5.0, 6.05, r"$h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$", ha="center",
@@ -326,7 +326,7 @@ def stacked_and_bidirectional(T=4):
     """Left: two stacked layers, the states of layer 1 are the inputs of layer 2.
     Right: a bidirectional layer, a forward and a backward RNN read the same inputs and their
     states are concatenated at each step."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.0))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 2.9))
     for ax in (left, right):
         ax.set_xlim(-0.7, 1.5 * T - 0.8)
         ax.set_ylim(-0.6, 4.3)
@@ -401,7 +401,7 @@ def encoder_decoder_attention(weights, source, output, highlight=None):
     $s_{t-1}$ above, a line from $h_j$ to $s_{t-1}$ as wide as $\\alpha_{t,j}$."""
     T_out, T_in = np.shape(weights)
     n = max(T_out, T_in)
-    fig, ax = _canvas(min(1.0 * n + 1.8, 10), 4.2, (-1.5, n - 0.4), (-1.3, 3.6))
+    fig, ax = _canvas(min(0.7 * n + 1.2, 7.0), 3.2, (-1.5, n - 0.4), (-1.3, 3.6))
     highlight = T_out // 2 if highlight is None else highlight
     xq, xk = attention_lines(ax, weights, [rf"$s_{{{t}}}$" for t in range(T_out)],
                              [rf"$h_{{{j + 1}}}$" for j in range(T_in)], highlight=highlight)
@@ -428,7 +428,7 @@ def self_attention(weights, tokens, highlight=None):
 
     weights: (T, T) softmax weights, row t for query t; tokens: the T tokens."""
     T = len(tokens)
-    fig, ax = _canvas(min(1.0 * T + 1.6, 10), 3.4, (-1.4, T - 0.4), (-0.6, 3.0))
+    fig, ax = _canvas(min(0.75 * T + 1.2, 7.0), 2.7, (-1.4, T - 0.4), (-0.6, 3.0))
     highlight = T // 2 if highlight is None else highlight
     attention_lines(ax, weights, [rf"$q_{{{t + 1}}}$" for t in range(T)],
                     [rf"$k_{{{j + 1}}},v_{{{j + 1}}}$" for j in range(T)], query_role="output",
