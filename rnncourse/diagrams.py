@@ -73,21 +73,21 @@ def _cell_frame(ax, x0, y0, x1, y1):
 def rnn_cell():
     """One step of the Elman RNN, $h_t = \\tanh(W_{hh} h_{t-1} + W_{xh} x_t + b)$, $y_t = W_{hy} h_t + b_y$."""
     fig, ax = _canvas(5.2, 2.95, (-1.2, 8.6), (-1.0, 4.6))
-    _cell_frame(ax, 0.6, 0.5, 6.0, 2.5)
+    _cell_frame(ax, 0.95, 0.5, 6.0, 2.5)
     _box(ax, (-0.4, 1.5), r"$h_{t-1}$", "hidden")
     _box(ax, (2.5, -0.45), r"$x_t$", "input")
     _node(ax, (2.5, 1.5), "+")
     _box(ax, (4.3, 1.5), r"$\tanh$", "hidden", w=0.9, h=0.55, fs=FONT - 1)
     _box(ax, (7.5, 1.5), r"$h_t$", "hidden")
     _box(ax, (5.4, 3.9), r"$y_t$", "output")
-    _arrow(ax, (0.05, 1.5), (2.3, 1.5), "hidden", label=r"$W_{hh}\,h_{t-1}$", at=(0.0, 0.3))
-    _arrow(ax, (2.5, -0.2), (2.5, 1.3), "input", label=r"$W_{xh}\,x_t$", at=(0.55, -0.2))
+    _arrow(ax, (0.05, 1.5), (2.3, 1.5), "hidden", label=r"$W_{hh}\,h_{t-1}$", at=(0.45, 0.3))
+    _arrow(ax, (2.5, -0.2), (2.5, 1.3), "input", label=r"$W_{xh}\,x_t$", at=(0.6, -0.5))
     _arrow(ax, (2.7, 1.5), (3.85, 1.5), label=r"$+\,b$", at=(0.0, 0.3))
     _arrow(ax, (4.75, 1.5), (7.05, 1.5), "hidden")
     _path(ax, [(5.4, 1.5), (5.4, 3.65)], "output")
     ax.text(5.55, 3.05, r"$W_{hy}h_t + b_y$", fontsize=FONT - 1, color=ROLES["output"][1], va="center")
-    ax.text(7.5, 2.05, "to step $t+1$", fontsize=FONT - 2, ha="center", color="dimgray")
-    ax.text(-0.4, 2.05, "from step $t-1$", fontsize=FONT - 2, ha="center", color="dimgray")
+    ax.text(7.5, 0.95, "to step $t+1$", fontsize=FONT - 2, ha="center", va="center", color="dimgray")
+    ax.text(-0.4, 0.95, "from step $t-1$", fontsize=FONT - 2, ha="center", va="center", color="dimgray")
     fig.tight_layout()
     return fig
 
