@@ -401,7 +401,7 @@ def encoder_decoder_attention(weights, source, output, highlight=None):
     $s_{t-1}$ above, a line from $h_j$ to $s_{t-1}$ as wide as $\\alpha_{t,j}$."""
     T_out, T_in = np.shape(weights)
     n = max(T_out, T_in)
-    fig, ax = _canvas(min(0.7 * n + 1.2, 7.0), 3.2, (-1.5, n - 0.4), (-1.3, 3.6))
+    fig, ax = _canvas(min(0.75 * n + 1.2, 7.2), 3.8, (-1.5, n - 0.4), (-1.3, 3.6))
     highlight = T_out // 2 if highlight is None else highlight
     xq, xk = attention_lines(ax, weights, [rf"$s_{{{t}}}$" for t in range(T_out)],
                              [rf"$h_{{{j + 1}}}$" for j in range(T_in)], highlight=highlight)
