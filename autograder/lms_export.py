@@ -6,11 +6,11 @@ import CSV, which Moodle's CSV grade import also reads:
 
     Student,ID,SIS User ID,SIS Login ID,Section,02-design-criteria,03-rnn
     Points Possible,,,,,15,30
-    alice,,,alice,,15,27
-    bob,,,bob,,9,
+    alice,,alice,,,15,27
+    bob,,bob,,,9,
 
 - the five identity columns of a Canvas gradebook export, the nbgrader student id in
-  `SIS Login ID` (another column with `id_column`) and the name, "Last, First" when the
+  `SIS User ID` (another column with `id_column`) and the name, "Last, First" when the
   gradebook has one, in `Student`;
 - one column per assignment, named by the assignment, holding the student's total points;
 - a second row `Points Possible` with each assignment's maximum (Canvas reads it as the
@@ -29,7 +29,7 @@ from class_report import read_gradebook
 IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
 
-def lms_rows(db_url, id_column="SIS Login ID"):
+def lms_rows(db_url, id_column="SIS User ID"):
     """The rows of the LMS file (header, Points Possible, one per student) as lists."""
     from nbgrader.api import Gradebook
 
@@ -53,7 +53,7 @@ def lms_rows(db_url, id_column="SIS Login ID"):
     return rows
 
 
-def write_lms_gradebook(db_url, path, id_column="SIS Login ID"):
+def write_lms_gradebook(db_url, path, id_column="SIS User ID"):
     """Write the LMS gradebook file for every student and assignment in the gradebook."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(lms_rows(db_url, id_column))
@@ -65,7 +65,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(root / "grading"), help="grading folder (default: grading/)")
     parser.add_argument("--db", help="gradebook URL (default: the sqlite gradebook.db in --out)")
-    parser.add_argument("--id-column", default="SIS Login ID", choices=IDENTITY[1:],
+    parser.add_argument("--id-column", default="SIS User ID", choices=IDENTITY[1:],
                         help="the column that gets the nbgrader student id (default: %(default)s)")
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()

@@ -119,7 +119,7 @@ def test_the_run_writes_the_lms_file_with_the_totals_of_grades_csv(graded):
     with open(graded / "grades-lms.csv", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0][-1] == ASSIGNMENT and rows[1][0] == "Points Possible" and rows[1][-1] == "15"
-    assert {r[3]: float(r[-1]) for r in rows[2:]} == {s: float(t) for s, t in totals.items()}
+    assert {r[2]: float(r[-1]) for r in rows[2:]} == {s: float(t) for s, t in totals.items()}
 
 
 def test_mistakes_are_read_by_function_and_named_by_their_hint():

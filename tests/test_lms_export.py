@@ -58,12 +58,12 @@ def test_lms_file_has_a_row_per_student_a_column_per_assignment_and_the_maximum(
     assert rows == [
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "a1", "a2"],
         ["Points Possible", "", "", "", "", "3", "5"],
-        ["bob", "", "", "bob", "", "1", ""],       # no a2 submission: nothing to upload
-        ["carl", "", "", "carl", "", "", "0"],     # a1 not graded: empty, not 0
-        ["Doe, Jane", "", "", "jane", "", "3", "2"],
+        ["bob", "", "bob", "", "", "1", ""],       # no a2 submission: nothing to upload
+        ["carl", "", "carl", "", "", "", "0"],     # a1 not graded: empty, not 0
+        ["Doe, Jane", "", "jane", "", "", "3", "2"],
     ]
 
 
 def test_the_student_id_can_go_into_another_column(db_url):
-    rows = lms_export.lms_rows(db_url, id_column="SIS User ID")
-    assert rows[2][:5] == ["bob", "", "bob", "", ""]
+    rows = lms_export.lms_rows(db_url, id_column="SIS Login ID")
+    assert rows[2][:5] == ["bob", "", "", "bob", ""]
