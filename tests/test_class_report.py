@@ -134,3 +134,12 @@ def test_mistakes_are_read_by_function_and_named_by_their_hint():
     label, _, _ = class_report.mistake_of(
         "CheckFailure", "f(array(3, 4)) raised ValueError: matmul: mismatch\n  at line 2 of your code: x @ W")
     assert label == "raised ValueError"
+
+
+def test_the_feedback_the_run_wrote_reads_offline(graded):
+    """The workers' feedback (nbgrader's API, not the command) has its math typeset, no MathJax."""
+    pages = sorted((graded / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
+    assert len(pages) == 5
+    for page in pages:
+        text = page.read_text()
+        assert "cdnjs" not in text and text.count("<math") >= 10, page
