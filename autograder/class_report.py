@@ -198,7 +198,7 @@ def _figures(assignment, rows, out_dir):
              if counted else 0.0 for t in tests]
     fig, ax = plt.subplots(figsize=(7, 0.8 + 0.28 * len(tests)))
     ax.barh(range(len(tests)), rates, color=["#55a868" if r >= 50 else "#c44e52" for r in rates])
-    ax.set_yticks(range(len(tests)), tests, fontsize=8)
+    ax.set_yticks(range(len(tests)), [_clip(t, 60) for t in tests], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("students with full points (%)")
@@ -220,7 +220,9 @@ def _figures(assignment, rows, out_dir):
 
 
 def _clip(text, n):
-    return text if len(text) <= n else text[:n - 1] + "…"
+    """A figure label: at most n characters, and `$` shown as itself, not as matplotlib's math."""
+    text = text if len(text) <= n else text[:n - 1] + "…"
+    return text.replace("$", r"\$")
 
 
 def _save(fig, path):

@@ -143,3 +143,12 @@ def test_the_feedback_the_run_wrote_reads_offline(graded):
     for page in pages:
         text = page.read_text()
         assert "cdnjs" not in text and text.count("<math") >= 10, page
+
+
+def test_figures_take_any_message(tmp_path):
+    """A message is the student's output: matplotlib must draw `$` and `\\` as they are."""
+    odd = r"the sum $\frac{1}{$ is {wrong} \ "  # an even number of $: matplotlib would parse it
+    assignment = class_report.Assignment("a1", 3.0, {"nb:test_f": 3.0},
+                                         [class_report.Submission("s", 1.0, {"nb:test_f": 1.0})])
+    names = class_report._figures(assignment, [("f", odd, False, ["s"], odd)], tmp_path)
+    assert sorted(names) == ["mistakes", "scores", "tests"]
