@@ -116,16 +116,22 @@ def mistake_of(ename, evalue):
     if ename != "CheckFailure":
         return _short(f"{ename}: {first}" if first else ename), False, first or ename
     first = re.sub(r"`([^`(]*?)\s*\([^`]*\)`", r"`\1`", first)  # `mean (N=3, T=5)` -> `mean`
-    return _short(first), False, first
+    label = _short(first)
+    while re.search(r"\([^()]*\)", label):  # the details of a call: f(x (2, 6)) -> f(…)
+        label = re.sub(r"\([^()]*\)", "\0", label)
+    label = label.replace("\0", "(…)")
+    return label, False, first
 
 
 def _short(text):
-    """A hint's name: its text up to the first ': ', '; ' or '. ' (what follows explains)."""
-    cut = min((i for i in (text.find(": "), text.find("; "), text.find(". ")) if i > 0), default=len(text))
-    return text[:cut].rstrip(".")[:160]
+    """A hint's name: its text up to the first ': ', '; ' or '. ' (what follows explains), or
+    up to the second when the first part only says where ("in the step: the gates are ...")."""
+    parts = re.split(r"(?<=\S)(?:: |; |\. )", text, maxsplit=2)
+    label = ": ".join(parts[:2]) if len(parts) > 1 and parts[0].lower().startswith("in ") else parts[0]
+    return label.rstrip(".")[:160]
 
 
-NUMBER = re.compile(r"(?<![\w.])-?\d+(\.\d+)?(e-?\d+)?(?![\w])")
+NUMBER = re.compile(r"(?<![\w.])-?\d+(\.\d+)?(e[+-]?\d+)?(?![\w])")
 
 
 def read_mistakes(course_dir, assignment):

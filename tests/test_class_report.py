@@ -134,6 +134,13 @@ def test_mistakes_are_read_by_function_and_named_by_their_hint():
     label, _, _ = class_report.mistake_of(
         "CheckFailure", "f(array(3, 4)) raised ValueError: matmul: mismatch\n  at line 2 of your code: x @ W")
     assert label == "raised ValueError"
+    label, _, _ = class_report.mistake_of(
+        "CheckFailure", "`h (N=3)` is wrong: 1 of 2 values differ.\nHint: in the step: the gates are "
+                        "in the wrong order: PyTorch's order is i, f, g, o.")
+    assert label == "in the step: the gates are in the wrong order"
+    label, _, _ = class_report.mistake_of(
+        "CheckFailure", "softmax(x (2, 6), axis=-1) returned NaN or inf for inputs as large as 955.")
+    assert label == "softmax(…) returned NaN or inf for inputs as large as 955"
 
 
 def test_the_feedback_the_run_wrote_reads_offline(graded):
@@ -152,3 +159,23 @@ def test_figures_take_any_message(tmp_path):
                                          [class_report.Submission("s", 1.0, {"nb:test_f": 1.0})])
     names = class_report._figures(assignment, [("f", odd, False, ["s"], odd)], tmp_path)
     assert sorted(names) == ["mistakes", "scores", "tests"]
+
+
+def test_a_mistake_that_differs_only_by_numbers_is_one_mistake(tmp_path):
+    def graded_notebook(student, hint):
+        cells = [{"cell_type": "code", "metadata": {"nbgrader": {"grade_id": "f", "solution": True}},
+                  "source": "", "outputs": []},
+                 {"cell_type": "code", "metadata": {"nbgrader": {"grade_id": "test_f_hidden", "grade": True}},
+                  "source": "", "outputs": [{"output_type": "error", "ename": "CheckFailure",
+                                             "evalue": f"`y` is wrong.\nHint: {hint}", "traceback": []}]}]
+        path = tmp_path / "autograded" / student / "a1" / "nb.ipynb"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"cells": cells}))
+
+    graded_notebook("s1", "your result is the expected one times 2: a constant factor is off.")
+    graded_notebook("s2", "your result is the expected one times 0.5: a constant factor is off.")
+    graded_notebook("s3", "the bias b is missing.")
+    rows = class_report.mistake_rows(class_report.read_mistakes(tmp_path, "a1"))
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        ("f", "your result is the expected one times …", ["s1", "s2"]),
+        ("f", "the bias b is missing", ["s3"])]
