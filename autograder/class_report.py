@@ -195,7 +195,7 @@ def _figures(assignment, rows, out_dir):
             color="#4c72b0", edgecolor="white")
     ax.set_xlabel(f"total points (of {assignment.maximum:g})")
     ax.set_ylabel("students")
-    ax.set_title(f"{assignment.name}: scores of {len(counted)} students")
+    fig.suptitle(f"{assignment.name}: scores of {len(counted)} students")
     ax.yaxis.get_major_locator().set_params(integer=True)
     names["scores"] = _save(fig, out_dir / f"{stem}-scores.png")
 
@@ -208,7 +208,7 @@ def _figures(assignment, rows, out_dir):
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("students with full points (%)")
-    ax.set_title(f"{assignment.name}: pass rate of each test")
+    fig.suptitle(f"{assignment.name}: pass rate of each test")
     names["tests"] = _save(fig, out_dir / f"{stem}-tests.png")
 
     shown = rows[:15]
@@ -220,7 +220,7 @@ def _figures(assignment, rows, out_dir):
         ax.invert_yaxis()
         ax.set_xlabel("students")
         ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.set_title(f"{assignment.name}: mistakes made most often")
+        fig.suptitle(f"{assignment.name}: mistakes made most often")
         names["mistakes"] = _save(fig, out_dir / f"{stem}-mistakes.png")
     return names
 
