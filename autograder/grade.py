@@ -47,6 +47,8 @@ SOLUTIONS = ROOT / "solutions"
 sys.path.insert(0, str(HERE))
 
 import worker  # noqa: E402  (autograder/worker.py)
+from class_report import write_class_report  # noqa: E402
+from lms_export import write_lms_gradebook  # noqa: E402
 
 
 def assignments_available():
@@ -493,6 +495,8 @@ def grade(submissions, out, assignments, workers=2, regrade=False, db_url=None, 
     summary = summarize(rows)
     (out / "summary.txt").write_text(summary + "\n")
     grading.say(summary)
+    write_class_report(db_url, out)
+    write_lms_gradebook(db_url, out / "grades-lms.csv")
     grading.say(f"table: {out / 'grades.csv'}; feedback: {out / 'feedback'}; "
                 f"{time.monotonic() - grading.started:.0f} s")
     return rows

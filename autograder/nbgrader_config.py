@@ -44,3 +44,15 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Feedback a student can read offline: math typeset as MathML when the page is written instead
+# of MathJax from a CDN, and test messages wrapped instead of scrolled sideways
+# (autograder/feedback_html.py). templates/feedback/ is searched before nbgrader's template of
+# the same name (which nbgrader's API always selects) and holds only the file that differs.
+import nbgrader  # noqa: E402
+
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"),
+    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+]
+c.HTMLExporter.filters = {"markdown2html": "feedback_html.markdown2html"}

@@ -1,0 +1,40 @@
+"""Headless Chromium for the tests that check what a page looks like (report, feedback)."""
+import shutil
+import subprocess
+import tempfile
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def chromium(*args, width=900, height=1400):
+    """Run headless Chromium with a throw-away profile; returns its stdout."""
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}",
+                               f"--window-size={width},{height}", *args],
+                              capture_output=True, text=True, timeout=180)
+    return done.stdout
+
+
+def measure(page, script, width=900):
+    """Open `page` (a Path) in Chromium with `script` appended, which must put its answer (a
+    string) into window.RESULT; returns that answer, read back from the rendered DOM."""
+    probe = page.with_name(page.stem + ".probe.html")
+    probe.write_text(page.read_text(encoding="utf-8") + "\n<script>\n" + script
+                     + "\ndocument.body.insertAdjacentHTML('beforeend', '<pre id=\"probe-result\">' +"
+                       " String(window.RESULT).replace(/&/g, '&amp;').replace(/</g, '&lt;') + '</pre>');\n"
+                       "</script>\n", encoding="utf-8")
+    try:
+        dom = chromium("--dump-dom", probe.as_uri(), width=width)
+    finally:
+        probe.unlink()
+    start = dom.rfind('<pre id="probe-result">')
+    assert start >= 0, f"Chromium did not render {page}:\n{dom[:500]}"
+    import html
+    return html.unescape(dom[start + len('<pre id="probe-result">'):dom.index("</pre>", start)])
+
+
+def screenshot(page, png, width=1200, height=1600):
+    chromium(f"--screenshot={png}", page.as_uri(), width=width, height=height)
+    return png
