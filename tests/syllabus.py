@@ -1,8 +1,10 @@
-"""The exercise API of ../shared/SYLLABUS.md: what each student answer cell must define.
+"""The course's exercise API: what each student answer cell must define.
 
-For a function: its argument names. For a class: the argument names of __init__ and of forward.
-None: the cell defines no function (a concept check that assigns answer variables), or the
-syllabus leaves the signature to the chapter (AttentionDecoder).
+The names and arguments are a contract with students (the chapter pages and the exercise
+notebooks describe them) and with graders (hidden tests call them): a change here is a change of
+the course. For a function: its argument names. For a class: the argument names of __init__ and
+of forward. None: the cell defines no function (a concept check that assigns answer variables),
+or the exercise states a contract of its own that its tests check (AttentionDecoder, 7.2).
 """
 
 SIGNATURES = {
