@@ -6,9 +6,9 @@ Usage (from the repository root):
 
 Each notebook runs from the top in a fresh kernel of this virtual environment, in its own folder,
 with the autograder's per-cell time limit (autograder/nbgrader_config.py), the way nbgrader's
-autograde runs it; the file itself is only read. Then, in the notebook's order, every failing
-test cell's whole message and every error raised by one of your cells (with your line), and a
-points summary. Hidden tests are not run here (the autograder runs them); a solution notebook's
+autograde runs it; the file itself is only read. It prints, in the notebook's order, every
+failing test's whole message and every error raised by one of your cells (with your line), then
+the points of each visible test and their total. Hidden tests are not run here (the autograder runs them); a solution notebook's
 hidden tests are removed first, as the release does. Exits with 0 when every visible test
 passes and no cell fails, 1 otherwise.
 
@@ -86,7 +86,8 @@ def kernel_manager(private):
 
 def run(path, config=None):
     """Execute the notebook at `path` (never written) with its hidden tests removed; returns
-    the executed nbformat notebook and the problem that stopped it early ("" if none)."""
+    the executed nbformat notebook, the indices of the cells sent to the kernel, and the problem
+    that stopped it early ("" if none; then the last cell sent did not finish)."""
     import nbformat
     from jupyter_core.utils import run_sync
     from nbclient.exceptions import DeadKernelError
@@ -98,12 +99,16 @@ def run(path, config=None):
     folder = str(Path(path).resolve().parent)
     stopped = ""
     with tempfile.TemporaryDirectory(prefix="rnncheck-") as private:
-        executor, km = Execute(config=config), kernel_manager(private)
+        started = []  # the index of each cell sent to the kernel
+        executor = Execute(config=config,
+                           on_cell_execute=lambda cell, cell_index: started.append(cell_index))
+        km = kernel_manager(private)
         try:
             executor.preprocess(nb, {"metadata": {"path": folder}}, km=km)
         except DeadKernelError:
-            stopped = ("the kernel died (a crash, or memory ran out); the cells after the last "
-                       "one with an output did not run")
+            culprit = cell_name(nb.cells[started[-1]], started[-1]) if started else "a cell"
+            stopped = (f"the kernel died while running {culprit} (a crash, os._exit, or memory "
+                       f"ran out); the cells after it did not run")
         except Exception as error:  # the kernel did not start or stopped answering
             stopped = f"the notebook could not be run: {type(error).__name__}: {error}"
         finally:  # the kernel manager is ours, not nbclient's: shut the kernel down here
@@ -112,7 +117,7 @@ def run(path, config=None):
             if run_sync(km.is_alive)():
                 run_sync(km.shutdown_kernel)()
             run_sync(km.cleanup_resources)()
-    return nb, stopped
+    return nb, started, stopped
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,8 +172,27 @@ def indent(text, prefix="    "):
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
-def report(nb, stopped):
-    """The lines to print for an executed notebook, and whether everything passed."""
+def why_failed(cell, error, ran, broken):
+    """What to print under a failed test cell; broken: the grade_ids of the cells above that
+    raised an error."""
+    if error is not None:
+        text = indent(message(error))
+        undefined = re.search(r"name '(\w+)' is not defined", error.get("evalue", ""))
+        if undefined and undefined.group(1) in broken:  # an answer cell defines its grade_id
+            text += (f"\n    ({undefined.group(1)} does not exist because your answer cell "
+                     f"{undefined.group(1)} failed above: fix that first.)")
+        return text
+    if not ran:
+        return "    did not run to the end (see STOPPED below)"
+    if stderr_of(cell):  # no error, yet no points: nbgrader scores 0 a cell writing to stderr
+        return ("    the cell wrote to stderr, which the autograder scores 0:\n"
+                + indent(stderr_of(cell).rstrip(), "      "))
+    return "    partial credit: the points are the number the cell's last line gives"
+
+
+def report(nb, started, stopped):
+    """The lines to print for an executed notebook (as `run` returns it), and whether
+    everything passed."""
     from nbgrader.utils import determine_grade, is_grade, is_solution
 
     lines, ok = [], not stopped
@@ -181,25 +205,14 @@ def report(nb, stopped):
             if not has_code(cell.source):
                 hidden.append((name, float(nbgrader_meta(cell)["points"])))
                 continue
-            ran = cell.get("execution_count") is not None or cell.get("outputs")
+            # a cell that did not run, or did not finish, earns nothing
+            ran = index in started and not (stopped and index == started[-1])
             points, most = determine_grade(cell) if ran else (0.0, float(nbgrader_meta(cell)["points"]))
             scores.append((name, float(points or 0), most))
-            if points == most:
-                continue
-            ok = False
-            lines.append(f"FAILED {name} ({points or 0:g} of {most:g} points)")
-            if error is not None:
-                lines.append(indent(message(error)))
-                undefined = re.search(r"name '(\w+)' is not defined", error.get("evalue", ""))
-                if undefined and undefined.group(1) in broken:
-                    lines.append(f"    ({undefined.group(1)} does not exist because your answer "
-                                 f"cell {undefined.group(1)} failed above: fix that first.)")
-            elif not ran:
-                lines.append("    not run (the notebook stopped before this cell)")
-            elif stderr_of(cell):
-                lines.append("    the cell wrote to stderr, which the autograder scores 0:")
-                lines.append(indent(stderr_of(cell).rstrip(), "      "))
-            lines.append("")
+            if points != most:
+                ok = False
+                lines += [f"FAILED {name} ({points or 0:g} of {most:g} points)",
+                          why_failed(cell, error, ran, broken), ""]
         elif error is not None:
             ok = False
             kind = "your answer cell" if is_solution(cell) else "cell"
@@ -219,8 +232,8 @@ def report(nb, stopped):
     earned, possible = sum(s[1] for s in scores), sum(s[2] for s in scores)
     lines.append(f"  {'total':<{width}}  {earned:g} / {possible:g}")
     if hidden:
-        lines.append("Not run here, the autograder runs them: " + ", ".join(
-            f"{n} ({p:g} points)" for n, p in hidden) + " (hidden tests).")
+        lines.append("Hidden tests, not run here (the autograder runs them): " + ", ".join(
+            f"{n} ({p:g} points)" for n, p in hidden) + ".")
     return lines, ok
 
 
@@ -234,13 +247,13 @@ def check(path, config=None):
     except Exception as error:
         print(f"cannot read {path}: {type(error).__name__}: {error}\n")
         return False
-    nb, stopped = run(path, config)
-    lines, ok = report(nb, stopped)
+    lines, ok = report(*run(path, config))
     if edited:
         ok = False
-        lines.insert(0, f"EDITED: {', '.join(edited)} differ from the released notebook; the "
-                        f"autograder puts the released cells back, so its result can differ "
-                        f"from this one. Restore them (or start from a fresh copy).\n")
+        lines.insert(0, f"EDITED: {', '.join(edited)} {'is' if len(edited) == 1 else 'are'} not as "
+                        f"released. The autograder puts the released cells back, so its result "
+                        f"can differ from this one: undo the change (or start from a fresh "
+                        f"copy).\n")
     print("\n".join(lines))
     print("Result: every visible test passed.\n" if ok else "Result: NOT all passed (see above).\n")
     return ok
