@@ -32,16 +32,24 @@ def visible_tests(nb):
             and "".join(line for line in harness.source(c).splitlines() if not line.startswith("#")).strip()}
 
 
-def run_check(path):
-    """Run the command on the notebook at path; returns (exit status, stdout, stderr), after
-    checking that neither the notebook nor its folder changed."""
-    folder_before = sorted(p.name for p in path.parent.iterdir())
-    before = path.read_bytes()
-    done = subprocess.run([sys.executable, "-m", "rnncourse.check", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
-    assert path.read_bytes() == before, "the check command changed the student's notebook"
-    assert sorted(p.name for p in path.parent.iterdir()) == folder_before, "it left files behind"
+def run_check(*paths):
+    """Run the command on the notebooks at paths; returns (exit status, stdout, stderr), after
+    checking that neither the notebooks nor their folders changed."""
+    def state():
+        return [(sorted(p.name for p in path.parent.iterdir()), path.read_bytes()) for path in paths]
+
+    before = state()
+    done = subprocess.run([sys.executable, "-m", "rnncourse.check", *map(str, paths)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert state() == before, "the check command changed a notebook or left files behind"
     return done.returncode, done.stdout, done.stderr
+
+
+def section(stdout, path):
+    """The part of the output about the notebook at path."""
+    parts = stdout.split(f"== {path}\n")
+    assert len(parts) == 2, f"no section for {path}:\n{stdout}"
+    return parts[1].split("\n== ")[0]
 
 
 def summary_line(stdout, name):
@@ -52,19 +60,22 @@ def summary_line(stdout, name):
     return found[0]
 
 
-def test_a_completed_exercise_passes_with_full_points_and_no_warnings(tmp_path):
+def test_a_completed_exercise_and_the_solution_pass_with_full_points_and_no_warnings(tmp_path):
     path = tmp_path / EXERCISE.name
     path.write_text(json.dumps(completed_exercise()))
-    status, stdout, stderr = run_check(path)
+    # the solution notebook too: its hidden tests are removed first, as the release does
+    status, stdout, stderr = run_check(path, SOLUTION)
     assert status == 0, stdout + stderr
     assert stderr == "", f"the command printed to stderr (a kernel warning?):\n{stderr}"
-    tests = visible_tests(harness.load(path))
+    tests = visible_tests(harness.load(EXERCISE))
     assert tests
-    for name, points in tests.items():
-        assert summary_line(stdout, name) == [name, f"{points:g}", "/", f"{points:g}", "passed"]
     total = sum(tests.values())
-    assert summary_line(stdout, "total") == ["total", f"{total:g}", "/", f"{total:g}"]
-    assert "FAILED" not in stdout and "ERROR" not in stdout, stdout
+    for notebook in (path, SOLUTION):
+        report = section(stdout, notebook)
+        for name, points in tests.items():
+            assert summary_line(report, name) == [name, f"{points:g}", "/", f"{points:g}", "passed"]
+        assert summary_line(report, "total") == ["total", f"{total:g}", "/", f"{total:g}"]
+        assert "FAILED" not in report and "ERROR" not in report, report
 
 
 def test_an_untouched_exercise_fails_every_visible_test_with_zero_points():
