@@ -5,28 +5,16 @@ submissions of test_mutants.py without starting a kernel for each.
 """
 import contextlib
 import io
-import json
 import traceback
 from pathlib import Path
 
 import matplotlib
 
+from rnncourse.check import load, nbgrader_meta, source  # noqa: F401  (the suite's notebook helpers)
+
 matplotlib.use("Agg")  # notebooks may plot; no display here
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def nbgrader_meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def load(path):
-    return json.loads(Path(path).read_text())
-
-
-def source(cell):
-    text = cell["source"]
-    return text if isinstance(text, str) else "".join(text)
 
 
 def run_cells(nb, replace=None, stop_after_tests_of=None):
