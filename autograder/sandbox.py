@@ -128,6 +128,14 @@ def limits():
     }
 
 
+def check_bwrap():
+    """Raise if bubblewrap cannot bound the kernel's /tmp (its --size option, bubblewrap 0.7+)."""
+    help_text = subprocess.run(["bwrap", "--help"], capture_output=True, text=True).stdout
+    if "--size" not in help_text:
+        raise RuntimeError("bubblewrap has no --size option (version 0.7 or later is needed for "
+                           "the disk quota): install a newer bubblewrap")
+
+
 def sandbox_command(command, scratch, control):
     """`command` (a kernel command line) wrapped in bubblewrap, prlimit and a user switch.
     scratch: host folder with the student's files (read-only inside); control: host folder for
@@ -204,6 +212,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.ip = str(self.control / "k")
         self.connection_file = str(self.control / "kernel.json")
         self.cgroup = None
+        check_bwrap()
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = sandbox_command(super().format_kernel_cmd(extra_arguments), self.scratch, self.control)
