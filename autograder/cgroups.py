@@ -8,9 +8,11 @@ whatever is left in the cgroup and deletes it.
 
 Both layouts of /sys/fs/cgroup are handled:
 - cgroup v1 (or "hybrid"): a pids hierarchy at /sys/fs/cgroup/pids; the kernels' cgroups go in
-  /sys/fs/cgroup/pids/rnngrade/;
+  rnngrade/ inside the grader's own pids cgroup (so a limit set on the grader still holds);
 - cgroup v2 (unified): /sys/fs/cgroup/cgroup.controllers lists `pids`; the kernels' cgroups go
-  in /sys/fs/cgroup/rnngrade/, with the pids controller enabled for it and its children.
+  in /sys/fs/cgroup/rnngrade/, with the pids controller enabled for it and its children (at
+  the top: v2 lets a cgroup that holds processes, as the grader's own does, have no
+  controllers for its children).
 Creating cgroups needs root. Anything else raises `Unavailable` with the reason, for the caller
 to report in one line.
 
@@ -32,10 +34,22 @@ class Unavailable(Exception):
     """No pids cgroup can be made here (the message says why)."""
 
 
-def hierarchy(sysfs=SYSFS):
-    """(cgroup version, folder that holds the kernels' cgroups) for the pids controller."""
+def own_v1_pids(table=Path("/proc/self/cgroup")):
+    """This process's pids cgroup in the v1 hierarchy ("/" for the top), from lines such as
+    `8:pids:/system.slice/x.service`."""
+    for line in table.read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "pids" in controllers.split(","):
+            return path
+    return "/"
+
+
+def hierarchy(sysfs=SYSFS, own=None):
+    """(cgroup version, folder that holds the kernels' cgroups) for the pids controller.
+    own: the grader's v1 pids cgroup (read from /proc/self/cgroup when not given)."""
     if (sysfs / "pids" / "cgroup.procs").exists():
-        return 1, sysfs / "pids" / NAME
+        own = own_v1_pids() if own is None else own
+        return 1, sysfs / "pids" / own.strip("/") / NAME
     controllers = sysfs / "cgroup.controllers"
     if controllers.exists():
         if "pids" not in controllers.read_text().split():

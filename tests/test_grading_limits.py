@@ -120,7 +120,12 @@ def fake_sysfs(tmp_path, files):
 
 def test_hierarchy_v1_v2_and_none(tmp_path):
     v1 = fake_sysfs(tmp_path / "v1", {"pids/cgroup.procs": "", "memory/cgroup.procs": ""})
-    assert cgroups.hierarchy(v1) == (1, v1 / "pids" / "rnngrade")
+    assert cgroups.hierarchy(v1, own="/") == (1, v1 / "pids" / "rnngrade")
+    # inside the grader's own cgroup, whose limits then still hold
+    assert cgroups.hierarchy(v1, own="/system.slice/grade.service") == \
+        (1, v1 / "pids" / "system.slice" / "grade.service" / "rnngrade")
+    table = fake_sysfs(tmp_path / "proc", {"cgroup": "9:name=systemd:/\n8:pids:/a/b\n4:memory:/c\n0::/\n"})
+    assert cgroups.own_v1_pids(table / "cgroup") == "/a/b"
     v2 = fake_sysfs(tmp_path / "v2", {"cgroup.controllers": "cpu memory pids\n"})
     assert cgroups.hierarchy(v2) == (2, v2 / "rnngrade")
     for sysfs, words in [(fake_sysfs(tmp_path / "v2-no-pids", {"cgroup.controllers": "cpu memory\n"}),
