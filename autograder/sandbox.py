@@ -196,6 +196,21 @@ def kernel_cgroup():
         return None
 
 
+def _first_child(pid):
+    """A child process of `pid`, or None."""
+    try:
+        return int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
+    except (OSError, IndexError):  # a kernel without CONFIG_PROC_CHILDREN: look at every process
+        pass
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # "pid (name) state ppid ...": the name may hold spaces and parentheses
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                return int(stat.parent.name)
+        except (OSError, IndexError, ValueError):
+            continue
+    return None
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """Starts the kernel inside the sandbox (and its own pids cgroup); talks to it over Unix
     sockets in a control folder; `lock` hands that folder back to the grader."""
@@ -237,9 +252,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         if process is None:
             return None
         try:  # bubblewrap's child holds the sandbox's mounts; bubblewrap itself does not
-            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-            stat = os.statvfs(f"/proc/{children[0]}/root/tmp")
-        except (OSError, IndexError):
+            stat = os.statvfs(f"/proc/{_first_child(process.pid)}/root/tmp")
+        except (OSError, TypeError):
             return None
         return stat.f_bavail * stat.f_frsize
 
