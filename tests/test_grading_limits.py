@@ -212,3 +212,20 @@ def test_cgroups_of_a_killed_worker_are_swept():
     finally:
         fresh.remove()
         left.remove()
+
+
+def test_the_process_budget_is_said_in_one_line(monkeypatch):
+    import sandbox
+
+    ok, line = sandbox.process_budget()  # this machine: root, with a pids cgroup
+    assert ok and "a pids cgroup per kernel" in line and "one sandbox user per worker" in line
+
+    def unavailable(*args):
+        raise cgroups.Unavailable("no pids cgroup controller under /sys/fs/cgroup")
+    monkeypatch.setattr(cgroups, "parent", unavailable)
+    ok, line = sandbox.process_budget()
+    assert ok and "each worker's kernels run as a user of their own" in line
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    ok, line = sandbox.process_budget()
+    assert not ok and line.startswith("warning: all kernels share one process budget")
+    assert "no pids cgroup controller" in line and "\n" not in line
