@@ -100,12 +100,13 @@ def ensure_user(name=None):
 
 def process_budget():
     """(each kernel has a process budget of its own, one line saying what bounds processes)."""
-    try:
+    nproc = limits()["nproc"]
+    try:  # make one, as a kernel would
+        cgroups.Cgroup.create(nproc).remove()
         version, base = cgroups.parent()
         cgroup = f"a pids cgroup per kernel (cgroup v{version}, {base})"
     except cgroups.Unavailable as error:
         cgroup, reason = None, str(error)
-    nproc = limits()["nproc"]
     if cgroup and os.geteuid() == 0:
         return True, f"processes: {cgroup}, at most {nproc}; one sandbox user per worker"
     if cgroup:

@@ -222,7 +222,7 @@ def test_the_process_budget_is_said_in_one_line(monkeypatch):
 
     def unavailable(*args):
         raise cgroups.Unavailable("no pids cgroup controller under /sys/fs/cgroup")
-    monkeypatch.setattr(cgroups, "parent", unavailable)
+    monkeypatch.setattr(cgroups.Cgroup, "create", unavailable)
     ok, line = sandbox.process_budget()
     assert ok and "each worker's kernels run as a user of their own" in line
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
