@@ -9,7 +9,7 @@ the student's code, is started inside bubblewrap:
   write is its /tmp, a tmpfs of bounded size (`limits()["disk"]`), which holds its working
   folder WORK (a copy of the student's own files, made when the kernel starts);
 - no network (new network namespace), own PID/IPC/UTS namespaces, killed with its parent;
-- an unprivileged user per worker slot (`rnngrader`, `rnngrader1`, ..., created by
+- an unprivileged user per worker slot (`rnngrader0`, `rnngrader1`, ..., created by
   `ensure_user`) when the grader is root, with no new privileges: RLIMIT_NPROC counts a user's
   processes, so kernels of different workers do not share it;
 - a pids cgroup per kernel (cgroups.py) when the machine has one: a process budget for this
@@ -77,8 +77,8 @@ def slot():
 
 
 def user_name():
-    """The sandbox user of this worker slot: rnngrader, rnngrader1, rnngrader2..."""
-    return USER + (str(slot()) if slot() else "")
+    """The sandbox user of this worker slot: rnngrader0, rnngrader1..."""
+    return f"{USER}{slot()}"
 
 
 def ensure_user(name=None):
