@@ -63,8 +63,8 @@ def reasons_from_log(log):
 
 
 def reasons_from_flags(flags):
-    """The notes sandbox.py wrote while the notebooks ran (a dead or stuck kernel, tampering),
-    in plain words."""
+    """The notes sandbox.py wrote while the notebooks ran (a dead or stuck kernel, a full disk
+    quota, tampering), in plain words."""
     found = []
     for line in (flags.read_text().splitlines() if flags.exists() else []):
         entry = json.loads(line)
@@ -74,6 +74,9 @@ def reasons_from_flags(flags):
         elif "kernel_stuck" in entry:
             found.append(f"the kernel stopped responding in {entry['kernel_stuck']}; "
                          "the cells after it were not run")
+        elif "disk_full" in entry:
+            found.append(f"{entry['disk_full']} wrote more than {entry['limit_mb']} MB of files "
+                         "(the limit; the writing was stopped)")
         else:
             found.append(f"tampering detected in {entry['cell']}: " + "; ".join(entry["tampering"][:2]))
     return found
