@@ -1,5 +1,5 @@
-"""Chapter 04 (backpropagation through time): references for the tests, known mistakes, the
-chapter's character model.
+"""Chapter 04 (backpropagation through time): references for the tests and the known mistakes
+they recognise (the chapter's character model, CharRNN, is in `rnncourse.text`).
 
 The correct gradients come from PyTorch's autograd on the same computation in float64 and from
 finite differences (`checks.numeric_gradient`), never from the reference solutions. Each
@@ -9,15 +9,14 @@ notebook's own forward returned, and is never inspected.
 
 numpy conventions: row vectors, x: (N, D), h: (N, H), Wx: (D, H), Wh: (H, H), b: (H,).
 """
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from rnncourse.ch03 import torch_rnn_from_numpy
-from rnncourse.checks import (CheckFailure, call, check, check_close, check_gradient, fail,
+from rnncourse.text import CharRNN
+from rnncourse.checks import (FLOAT32_TOLERANCE, CheckFailure, call, check, check_close, check_gradient, fail,
                               numeric_gradient, random_arrays, to_torch)
 
 
@@ -25,7 +24,7 @@ from rnncourse.checks import (CheckFailure, call, check, check_close, check_grad
 # numpy: one step backward
 # ---------------------------------------------------------------------------------------------
 
-def rnn_step_gradients(x, prev_h, Wx, Wh, b, dnext_h):
+def reference_rnn_step_backward(x, prev_h, Wx, Wh, b, dnext_h):
     """(dx, dprev_h, dWx, dWh, db) of sum(next_h * dnext_h), by torch autograd in float64."""
     tensors = [to_torch(a, grad=True) for a in (x, prev_h, Wx, Wh, b)]
     tx, th, tWx, tWh, tb = tensors
@@ -82,7 +81,7 @@ def check_rnn_step_backward(step_backward, step_forward, N, D, H, seed, scale=1.
     where = f" (N={N}, D={D}, H={H})"
     _, cache = call(step_forward, x, prev_h, Wx, Wh, b, name="rnn_step_forward", returns=2)
     grads = call(step_backward, dnext_h, cache, name="rnn_step_backward", returns=5)
-    expected = rnn_step_gradients(x, prev_h, Wx, Wh, b, dnext_h)
+    expected = reference_rnn_step_backward(x, prev_h, Wx, Wh, b, dnext_h)
     mistakes = rnn_step_backward_mistakes(x, prev_h, Wx, Wh, b, dnext_h)
     for name, dims, got, want in zip(STEP_NAMES, STEP_DIMS, grads, expected):
         check_close(name + where, got, want, dtype=np.float64, dims=dims, rtol=1e-6, atol=1e-9,
@@ -100,7 +99,7 @@ def check_rnn_step_backward(step_backward, step_forward, N, D, H, seed, scale=1.
 # numpy: backward through a whole sequence
 # ---------------------------------------------------------------------------------------------
 
-def rnn_gradients(x, h0, Wx, Wh, b, dh):
+def reference_rnn_backward(x, h0, Wx, Wh, b, dh):
     """(dx, dh0, dWx, dWh, db) of sum(h * dh) for h = the states of a tanh RNN, by torch autograd
     through torch.nn.RNN in float64."""
     rnn = torch_rnn_from_numpy(Wx, Wh, b)
@@ -155,7 +154,7 @@ def rnn_backward_mistakes(x, h0, Wx, Wh, b, dh):
         ("time runs the wrong way: backpropagate from t = T-1 down to 0.",
          _bptt_variant(*args, forward_time=True)),
     ]
-    correct = rnn_gradients(*args)
+    correct = reference_rnn_backward(*args)
     wrong = {name: [] for name in SEQ_NAMES}
     for hint, values in variants:
         for name, value in zip(SEQ_NAMES, values):
@@ -174,7 +173,7 @@ def check_rnn_backward(backward, forward, N, T, D, H, seed, scale=1.0, numeric=F
     where = f" (N={N}, T={T}, D={D}, H={H})"
     _, cache = call(forward, x, h0, Wx, Wh, b, name="rnn_forward", returns=2)
     grads = call(backward, dh, cache, name="rnn_backward", returns=5)
-    expected = rnn_gradients(x, h0, Wx, Wh, b, dh)
+    expected = reference_rnn_backward(x, h0, Wx, Wh, b, dh)
     mistakes = rnn_backward_mistakes(x, h0, Wx, Wh, b, dh)
     for name, dims, got, want in zip(SEQ_NAMES, SEQ_DIMS, grads, expected):
         check_close(name + where, got, want, dtype=np.float64, dims=dims, rtol=1e-6, atol=1e-9,
@@ -199,7 +198,7 @@ def check_rnn_backward(backward, forward, N, T, D, H, seed, scale=1.0, numeric=F
 # numpy: softmax cross-entropy
 # ---------------------------------------------------------------------------------------------
 
-def cross_entropy_reference(logits, targets):
+def reference_softmax_cross_entropy(logits, targets):
     """(loss, dlogits): mean cross-entropy over all N*T positions and its gradient, by torch."""
     N, T, V = logits.shape
     t = to_torch(logits, grad=True)
@@ -214,7 +213,7 @@ def softmax_cross_entropy_mistakes(logits, targets):
     shifted = logits - logits.max(axis=-1, keepdims=True)
     probs = np.exp(shifted) / np.exp(shifted).sum(axis=-1, keepdims=True)
     onehot = np.eye(V)[targets]
-    loss, dlogits = cross_entropy_reference(logits, targets)
+    loss, dlogits = reference_softmax_cross_entropy(logits, targets)
     wrong_axis = np.exp(logits - logits.max(axis=1, keepdims=True))
     wrong_axis = wrong_axis / wrong_axis.sum(axis=1, keepdims=True)
     loss_mistakes = [
@@ -245,7 +244,7 @@ def check_softmax_cross_entropy(fn, N, T, V, seed, scale=1.0, offset=0.0):
     targets = rng.integers(0, V, size=(N, T))
     where = f" (N={N}, T={T}, V={V}{', logits around ' + format(offset, 'g') if offset else ''})"
     loss, dlogits = call(fn, logits, targets, name="softmax_cross_entropy", returns=2)
-    want_loss, want_d = cross_entropy_reference(logits, targets)
+    want_loss, want_d = reference_softmax_cross_entropy(logits, targets)
     loss_mistakes, d_mistakes = softmax_cross_entropy_mistakes(logits, targets)
     check(np.ndim(loss) == 0, f"`loss`{where} should be a single number (the mean over N*T); got "
                               f"shape {np.shape(loss)}.")
@@ -261,7 +260,6 @@ def check_softmax_cross_entropy_numeric(fn, N, T, V, seed):
     logits = rng.standard_normal((N, T, V))
     targets = rng.integers(0, V, size=(N, T))
     _, dlogits = call(fn, logits, targets, name="softmax_cross_entropy", returns=2)
-    want_loss, _ = cross_entropy_reference(logits, targets)
     numeric = numeric_gradient(lambda: fn(logits, targets)[0], logits)
     _, d_mistakes = softmax_cross_entropy_mistakes(logits, targets)
     check_gradient("dlogits (against finite differences of your loss)", dlogits, numeric,
@@ -272,7 +270,7 @@ def check_softmax_cross_entropy_numeric(fn, N, T, V, seed):
 # Truncated BPTT chunks
 # ---------------------------------------------------------------------------------------------
 
-def chunks_reference(ids, seq_length):
+def reference_tbptt_chunks(ids, seq_length):
     """Every full (inputs, targets) pair: inputs = ids[p:p+s], targets = ids[p+1:p+s+1],
     p = 0, s, 2s, ... while p + s + 1 <= L (a short last piece is dropped)."""
     count = (len(ids) - 1) // seq_length
@@ -282,7 +280,7 @@ def chunks_reference(ids, seq_length):
 
 def _chunk_variants(ids, s):
     L = len(ids)
-    full = chunks_reference(ids, s)
+    full = reference_tbptt_chunks(ids, s)
     with_short = list(full)
     p = len(full) * s
     if p + 1 < L:
@@ -308,12 +306,15 @@ def _chunk_variants(ids, s):
 
 
 def _same_chunks(got, expected):
-    try:
-        return len(got) == len(expected) and all(
-            np.array_equal(np.asarray(a), np.asarray(c)) and np.array_equal(np.asarray(b), np.asarray(d))
-            for (a, b), (c, d) in zip(got, expected))
-    except Exception:
+    """True when got is a list of (inputs, targets) pairs equal to expected's, in order."""
+    if len(got) != len(expected):
         return False
+    for pair, (inputs, targets) in zip(got, expected):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            return False  # check_tbptt_chunks names this shape mistake chunk by chunk
+        if not (np.array_equal(np.asarray(pair[0]), inputs) and np.array_equal(np.asarray(pair[1]), targets)):
+            return False
+    return True
 
 
 def check_tbptt_chunks(fn, L, seq_length, seed=None):
@@ -326,7 +327,7 @@ def check_tbptt_chunks(fn, L, seq_length, seed=None):
     got = call(fn, ids, seq_length, name="tbptt_chunks")
     check(isinstance(got, (list, tuple)), f"{where} should return a list of (inputs, targets) pairs; "
                                           f"got {type(got).__name__}.")
-    expected = chunks_reference(ids, seq_length)
+    expected = reference_tbptt_chunks(ids, seq_length)
     if _same_chunks(got, expected):
         return
     for hint, wrong in _chunk_variants(ids, seq_length):
@@ -345,23 +346,6 @@ def check_tbptt_chunks(fn, L, seq_length, seed=None):
 # ---------------------------------------------------------------------------------------------
 # PyTorch: a character model, truncated BPTT and sampling
 # ---------------------------------------------------------------------------------------------
-
-class CharRNN(nn.Module):
-    """A character-level language model: one-hot input, torch.nn.RNN, linear read-out.
-
-    forward(inputs (N, T) long, h (1, N, H) or None) -> (logits (N, T, V), h (1, N, H)).
-    """
-
-    def __init__(self, vocab_size, hidden_size=128):
-        super().__init__()
-        self.vocab_size = vocab_size
-        self.rnn = nn.RNN(vocab_size, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, vocab_size)
-
-    def forward(self, inputs, h=None):
-        output, h = self.rnn(F.one_hot(inputs, self.vocab_size).float(), h)
-        return self.head(output), h
-
 
 DETACH_HINT = ("PyTorch says 'Trying to backward through the graph a second time' when the state "
                "carried into a chunk still holds the graph of the previous chunk, which the previous "
@@ -413,7 +397,7 @@ class SpyCharRNN(CharRNN):
         return logits, h_out
 
 
-def _tbptt_loop(model, ids, seq_length, steps, lr, zero_grad=True, optimizer="adam"):
+def reference_train_tbptt(model, ids, seq_length, steps, lr, zero_grad=True, optimizer="adam"):
     """Truncated BPTT over ids (1-D long), one chunk per step; used to compute what a correct or a
     wrong loop leaves in the parameters."""
     opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
@@ -463,7 +447,7 @@ def check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed):
         expected.append(float(F.cross_entropy(logits[0], targets)))
         wrong_targets.append(float(F.cross_entropy(logits[0], inputs[0])))
         summed.append(float(F.cross_entropy(logits[0], targets, reduction="sum")))
-    check_close("the losses " + where, got, np.array(expected), rtol=1e-4, atol=1e-5, mistakes=[
+    check_close("the losses " + where, got, np.array(expected), **FLOAT32_TOLERANCE, mistakes=[
         ("the targets are the inputs: the model must predict the NEXT id, targets = ids[p+1:p+s+1].",
          np.array(wrong_targets)),
         ("the loss is summed over the chunk; use the mean cross-entropy (F.cross_entropy's default).",
@@ -474,7 +458,7 @@ def check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed):
         torch.manual_seed(0)
         twin = CharRNN(V, H)
         twin.load_state_dict(initial)
-        _tbptt_loop(twin, ids, seq_length, steps, lr, **kwargs)
+        reference_train_tbptt(twin, ids, seq_length, steps, lr, **kwargs)
         outcomes[label] = torch.cat([p.detach().reshape(-1) for p in twin.parameters()])
     trained = torch.cat([p.detach().reshape(-1) for p in spy.parameters()])
     check_close("the model's parameters after " + where, trained, outcomes["correct"], rtol=1e-3, atol=1e-5,
@@ -591,48 +575,3 @@ def check_sample_distribution(fn, logits, temperature, n, seed, tolerance=0.03):
         if np.abs(frequencies - wrong).max() <= tolerance:
             fail(f"{message}\nHint: {hint}")
     fail(message)
-
-
-# ---------------------------------------------------------------------------------------------
-# The chapter's character model (not an exercise: the chapter trains with this)
-# ---------------------------------------------------------------------------------------------
-
-def fit_char_model(model, ids, seq_length, batch_size, seconds, lr=3e-3, max_steps=None):
-    """Train a CharRNN on ids (1-D long) by truncated BPTT over batch_size parallel streams.
-
-    The text is cut into batch_size equal streams read side by side; each stream carries its own
-    hidden state from chunk to chunk (detached), for at most `seconds` of wall time.
-    Returns (losses per step, elapsed seconds).
-    """
-    streams = ids[: len(ids) // batch_size * batch_size].reshape(batch_size, -1)
-    n_chunks = (streams.shape[1] - 1) // seq_length
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses, state, start, step = [], None, time.perf_counter(), 0
-    while time.perf_counter() - start < seconds and (max_steps is None or step < max_steps):
-        k = step % n_chunks
-        if k == 0:
-            state = None
-        window = streams[:, k * seq_length: (k + 1) * seq_length + 1]
-        scores, state = model(window[:, :-1], state)
-        loss = F.cross_entropy(scores.reshape(-1, scores.shape[-1]), window[:, 1:].reshape(-1))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        state = state.detach()
-        losses.append(loss.item())
-        step += 1
-    return losses, time.perf_counter() - start
-
-
-@torch.no_grad()
-def generate(model, prompt_ids, n, temperature, seed=0):
-    """n ids drawn from a CharRNN after reading prompt_ids, at the given temperature."""
-    generator = torch.Generator().manual_seed(seed)
-    scores, state = model(torch.as_tensor(prompt_ids)[None], None)
-    out = []
-    for _ in range(n):
-        weights = torch.softmax(scores[0, -1] / temperature, dim=0)
-        token = int(torch.multinomial(weights, 1, generator=generator))
-        out.append(token)
-        scores, state = model(torch.tensor([[token]]), state)
-    return out

@@ -35,11 +35,11 @@ def rnn_states(seed, T, H, D=3, scale=1.0):
     b = 0.5 * rng.standard_normal(H)
     x = rng.standard_normal((1, T, D))
     h0 = rng.standard_normal((1, H))
-    h = ch03.rnn_forward(x, h0, Wx, Wh, b)[0]
+    h = ch03.reference_rnn_forward(x, h0, Wx, Wh, b)[0]
     return Wh, h
 
 
-def jacobian_norms(Wh, h):
+def reference_hidden_jacobian_norms(Wh, h):
     """(T,) the spectral norm of d h_{T-1} / d h_t for every t, by autograd through the recurrence.
 
     The pre-activations that produced h are rebuilt as c_k = arctanh(h_k) - h_{k-1} Wh (inputs
@@ -124,7 +124,7 @@ def check_hidden_jacobian_norms(fn, Wh, h, label=""):
     """fn(Wh, h) equals the autograd reference, within a relative 1e-7."""
     got = call(fn, Wh, h, name="hidden_jacobian_norms")
     T, H = h.shape
-    check_close(f"norms{label}", got, jacobian_norms(Wh, h), rtol=1e-7, atol=0.0,
+    check_close(f"norms{label}", got, reference_hidden_jacobian_norms(Wh, h), rtol=1e-7, atol=0.0,
                 dtype=np.float64, dims="(T,)", mistakes=hidden_jacobian_norms_mistakes(Wh, h))
 
 
@@ -132,7 +132,7 @@ def check_hidden_jacobian_norms(fn, Wh, h, label=""):
 # clip_grad_norm and clip_grad_value
 # ---------------------------------------------------------------------------------------------
 
-def torch_clip_grad_norm(grads, max_norm):
+def reference_clip_grad_norm(grads, max_norm):
     """(clipped list, total_norm) computed by torch.nn.utils.clip_grad_norm_ in float64."""
     parameters = []
     for g in grads:
@@ -143,7 +143,7 @@ def torch_clip_grad_norm(grads, max_norm):
     return [p.grad.numpy().copy() for p in parameters], float(total)
 
 
-def torch_clip_grad_value(grads, clip_value):
+def reference_clip_grad_value(grads, clip_value):
     """The clipped list computed by torch.nn.utils.clip_grad_value_ in float64."""
     parameters = []
     for g in grads:
@@ -180,7 +180,7 @@ def clip_grad_norm_mistakes(grads, max_norm):
     ]
 
 
-def total_norm_mistakes(grads, max_norm):
+def clip_grad_norm_total_mistakes(grads, max_norm):
     """(hint, total_norm) for the usual mistakes in the returned total norm."""
     total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
     factor = min(max_norm / (total + 1e-6), 1.0)
@@ -251,9 +251,9 @@ def check_clip_grad_norm(fn, grads, max_norm, label=""):
     result = call(fn, grads, max_norm, name="clip_grad_norm", returns=2)
     _check_unchanged("clip_grad_norm", grads, before)
     clipped, total_norm = result
-    expected_clipped, expected_total = torch_clip_grad_norm(before, max_norm)
+    expected_clipped, expected_total = reference_clip_grad_norm(before, max_norm)
     check_close(f"total_norm{label}", total_norm, expected_total, rtol=1e-9, atol=1e-12,
-                mistakes=total_norm_mistakes(before, max_norm))
+                mistakes=clip_grad_norm_total_mistakes(before, max_norm))
     _check_list(f"clipped{label}", "clip_grad_norm", clipped, before, expected_clipped,
                 clip_grad_norm_mistakes(before, max_norm))
 
@@ -264,5 +264,5 @@ def check_clip_grad_value(fn, grads, clip_value, label=""):
     clipped = call(fn, grads, clip_value, name="clip_grad_value")
     _check_unchanged("clip_grad_value", grads, before)
     _check_list(f"clipped{label}", "clip_grad_value", clipped, before,
-                torch_clip_grad_value(before, clip_value), clip_grad_value_mistakes(before, clip_value))
+                reference_clip_grad_value(before, clip_value), clip_grad_value_mistakes(before, clip_value))
 

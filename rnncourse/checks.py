@@ -39,9 +39,20 @@ def check(condition, message):
         fail(message)
 
 
+# A float32 module compared with torch's float32 one: the same maths summed in another order
+# differs by a few float32 ulps, so relative 1e-4 with an absolute floor for values near 0.
+FLOAT32_TOLERANCE = dict(rtol=1e-4, atol=1e-5)
+
+
 # ---------------------------------------------------------------------------------------------
 # Test inputs
 # ---------------------------------------------------------------------------------------------
+
+def sizes(**named):
+    """How a test names its sizes after an output's name: `dx, with N=3 D=4 H=5` (not in
+    parentheses, where `dx (N=3, D=4, H=5)` would read like a shape)."""
+    return ", with " + " ".join(f"{k}={v}" for k, v in named.items())
+
 
 def random_arrays(seed, *shapes, scale=1.0):
     """Seeded float64 arrays of the given shapes, entries ~ N(0, scale^2)."""
@@ -344,6 +355,35 @@ def load_state_like(name, module, reference):
         module.load_state_dict(reference.state_dict())
     except Exception as exc:
         fail(f"a torch.nn.{type(reference).__name__} state dict does not load into {name}: {exc}")
+
+
+def check_gradients_match_torch(name, module, reference, inputs, outputs, reference_outputs):
+    """After one backward pass, the gradients of the inputs and of every parameter of module equal
+    those of reference (a torch.nn module loaded with the same state dict).
+
+    inputs: {label: leaf tensor with requires_grad}, the tensors both modules were called with.
+    outputs: the tensors module returned (e.g. output (N, T, H) and h_T (N, H)).
+    reference_outputs: a function of no arguments returning reference's matching tensors.
+    The loss is sum(output * random weights) over all outputs, the same for both.
+    """
+    check(all(o.requires_grad for o in outputs),
+          f"{name}'s output does not require grad: the computation was cut from autograd "
+          f"(.detach(), .data, numpy or torch.no_grad()?).")
+    weights = [torch.randn(o.shape) for o in outputs]
+    sum((o * w).sum() for o, w in zip(outputs, weights)).backward()
+    got = {}
+    for label, tensor in inputs.items():
+        check(tensor.grad is not None, f"no gradient reaches {label} from {name}'s outputs: is {label} "
+                                       f"used in forward?")
+        got[label] = tensor.grad.clone()
+        tensor.grad = None
+    sum((o * w).sum() for o, w in zip(reference_outputs(), weights)).backward()
+    for label, tensor in inputs.items():
+        check_close(f"the gradient of {label}", got[label], tensor.grad, **FLOAT32_TOLERANCE)
+    own = dict(module.named_parameters())
+    for n, p in reference.named_parameters():
+        check(own[n].grad is not None, f"{name}.{n} got no gradient: is it used in forward?")
+        check_close(f"the gradient of {n}", own[n].grad, p.grad, **FLOAT32_TOLERANCE)
 
 
 def check_accuracy(name, accuracy, threshold, hint=""):

@@ -119,5 +119,5 @@ def test_rnn_oracle_agrees_with_the_formula():
     for t in range(4):
         h = np.tanh(x[:, t] @ Wx + h @ Wh + b)
         expected.append(h)
-    np.testing.assert_allclose(ch03.rnn_forward(x, h0, Wx, Wh, b), np.stack(expected, 1), rtol=1e-12)
-    np.testing.assert_allclose(ch03.rnn_step(x[:, 0], h0, Wx, Wh, b), expected[0], rtol=1e-12)
+    np.testing.assert_allclose(ch03.reference_rnn_forward(x, h0, Wx, Wh, b), np.stack(expected, 1), rtol=1e-12)
+    np.testing.assert_allclose(ch03.reference_rnn_step_forward(x[:, 0], h0, Wx, Wh, b), expected[0], rtol=1e-12)
