@@ -10,7 +10,7 @@ numpy conventions: row vectors, x: (N, D), h: (N, H), Wx: (D, H), Wh: (H, H), b:
 import numpy as np
 import torch
 
-from rnncourse.checks import (FLOAT32_TOLERANCE, call, check, check_close, check_gradients_match_torch,
+from rnncourse.checks import (FLOAT32_TOLERANCE, blame_dependencies_first, call, check, check_accuracy, check_close, check_gradients_match_torch,
                               check_parameters_like, check_shape, check_uniform_init, load_state_like,
                               random_arrays, sizes, to_torch)
 
@@ -91,13 +91,19 @@ def check_rnn_step_forward(fn, N, D, H, seed, scale=1.0):
                 dtype=np.float64, dims="(N, H)", mistakes=rnn_step_forward_mistakes(x, prev_h, Wx, Wh, b))
 
 
-def check_rnn_forward(fn, N, T, D, H, seed, scale=1.0):
+def check_rnn_forward(fn, N, T, D, H, seed, scale=1.0, rnn_step_forward=None):
     """fn(x (N, T, D), h0 (N, H), Wx, Wh, b) -> (h (N, T, H), cache) on seeded inputs equals
-    torch.nn.RNN's states, float64."""
+    torch.nn.RNN's states, float64.
+
+    rnn_step_forward: the student's step function, which fn calls; when fn fails, it is tested
+    first (same sizes and seed) and named if it is the one that is wrong.
+    """
     x, h0, Wx, Wh, b = random_arrays(seed, (N, T, D), (N, H), (D, H), (H, H), (H,), scale=scale)
-    h, _ = call(fn, x, h0, Wx, Wh, b, name="rnn_forward", returns=2)
-    check_close("h" + sizes(N=N, T=T, D=D, H=H), h, reference_rnn_forward(x, h0, Wx, Wh, b),
-                dtype=np.float64, dims="(N, T, H)", mistakes=rnn_forward_mistakes(x, h0, Wx, Wh, b))
+    step = rnn_step_forward and (lambda: check_rnn_step_forward(rnn_step_forward, N, D, H, seed, scale))
+    with blame_dependencies_first("rnn_forward", [("rnn_step_forward", "calls", step)]):
+        h, _ = call(fn, x, h0, Wx, Wh, b, name="rnn_forward", returns=2)
+        check_close("h" + sizes(N=N, T=T, D=D, H=H), h, reference_rnn_forward(x, h0, Wx, Wh, b),
+                    dtype=np.float64, dims="(N, T, H)", mistakes=rnn_forward_mistakes(x, h0, Wx, Wh, b))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +175,7 @@ def check_MyRNN(cls, N, T, D, H, seed, nonlinearity="tanh", zero_h0=False,
     output, h_T = result
     expected_output, expected_h_T = _rnn_reference_outputs(reference, x, h0)
     mistakes = _rnn_mistakes(reference, x, h0, nonlinearity)
-    where = f" (N={N}, T={T}, D={D}, H={H}{', h0=None' if zero_h0 else ''})"
+    where = sizes(N=N, T=T, D=D, H=H) + (", h0=None" if zero_h0 else "")
     check_close("output" + where, output, expected_output, **FLOAT32_TOLERANCE, dims="(N, T, H)",
                 mistakes=[(hint, value[0]) for hint, value in mistakes])
     check(tuple(h_T.shape) != (1, N, H),
@@ -207,8 +213,18 @@ def check_identity_init_(fn, rnn):
                            torch.zeros_like(before["weight_ih_l0"]))])
 
 
-def check_RowByRowClassifier(cls, input_size, hidden_size, num_classes, N=5, T=8):
-    """cls(D, H, C) maps (N, T, D) to logits (N, C), for any T, using the whole sequence in order."""
+def check_RowByRowClassifier(cls, input_size, hidden_size, num_classes, N=5, T=8, MyRNN=None):
+    """cls(D, H, C) maps (N, T, D) to logits (N, C), for any T, using the whole sequence in order.
+
+    MyRNN: the student's RNN class, which the classifier uses; when the classifier fails, MyRNN's
+    own test runs first and is named if it fails.
+    """
+    rnn = MyRNN and (lambda: check_MyRNN(MyRNN, N, T, input_size, hidden_size, seed=0, zero_h0=True))
+    with blame_dependencies_first(cls.__name__, [("MyRNN", "uses", rnn)]):
+        _check_classifier(cls, input_size, hidden_size, num_classes, N, T)
+
+
+def _check_classifier(cls, input_size, hidden_size, num_classes, N, T):
     name = f"{cls.__name__}({input_size}, {hidden_size}, {num_classes})"
     torch.manual_seed(0)
     model = call(cls, input_size, hidden_size, num_classes, name=name)
@@ -232,6 +248,14 @@ def check_RowByRowClassifier(cls, input_size, hidden_size, num_classes, N=5, T=8
     check(differ_order, f"{name}'s logits do not change when the rows are reversed: the model ignores "
                         f"their order. Feed the rows through MyRNN, one time step per row.")
 
+
+
+def check_RowByRowClassifier_trained(name, accuracy, threshold, MyRNN=None):
+    """The trained classifier's test accuracy reaches threshold; when it does not, MyRNN's own
+    test (the student's class the classifier uses) runs first and is named if it fails."""
+    rnn = MyRNN and (lambda: check_MyRNN(MyRNN, N=3, T=5, D=8, H=6, seed=0, zero_h0=True))
+    with blame_dependencies_first("RowByRowClassifier", [("MyRNN", "uses", rnn)]):
+        check_accuracy(name, accuracy, threshold, hint=CLASSIFIER_HINT)
 
 
 CLASSIFIER_HINT = ("Check that forward classifies from the last hidden state and returns logits "

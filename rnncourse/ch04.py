@@ -14,10 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnncourse import ch03
 from rnncourse.ch03 import torch_rnn_from_numpy
 from rnncourse.text import CharRNN
-from rnncourse.checks import (FLOAT32_TOLERANCE, CheckFailure, call, check, check_close, check_gradient, fail,
-                              numeric_gradient, random_arrays, to_torch)
+from rnncourse.checks import (FLOAT32_TOLERANCE, CheckFailure, blame_dependencies_first, call, check, check_close, check_gradient, fail,
+                              numeric_gradient, random_arrays, sizes, to_torch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,24 +76,41 @@ def check_rnn_step_backward(step_backward, step_forward, N, D, H, seed, scale=1.
     """step_backward(dnext_h, cache) with the cache of step_forward (the notebook's) matches autograd.
 
     numeric: also compare every gradient with central finite differences.
+    When a gradient is wrong, step_forward's own test runs first (its cache may be the culprit).
     """
+    forward = lambda: ch03.check_rnn_step_forward(step_forward, N, D, H, seed, scale)
+    with blame_dependencies_first("rnn_step_backward", [("rnn_step_forward", "reads the cache of", forward)]):
+        _check_rnn_step_backward(step_backward, step_forward, N, D, H, seed, scale, numeric)
+
+
+def _check_rnn_step_backward(step_backward, step_forward, N, D, H, seed, scale, numeric):
     x, prev_h, Wx, Wh, b, dnext_h = random_arrays(seed, (N, D), (N, H), (D, H), (H, H), (H,), (N, H),
                                                   scale=scale)
-    where = f" (N={N}, D={D}, H={H})"
+    where = sizes(N=N, D=D, H=H)
     _, cache = call(step_forward, x, prev_h, Wx, Wh, b, name="rnn_step_forward", returns=2)
     grads = call(step_backward, dnext_h, cache, name="rnn_step_backward", returns=5)
     expected = reference_rnn_step_backward(x, prev_h, Wx, Wh, b, dnext_h)
     mistakes = rnn_step_backward_mistakes(x, prev_h, Wx, Wh, b, dnext_h)
-    for name, dims, got, want in zip(STEP_NAMES, STEP_DIMS, grads, expected):
-        check_close(name + where, got, want, dtype=np.float64, dims=dims, rtol=1e-6, atol=1e-9,
-                    mistakes=mistakes[name])
+    _compare_gradients(STEP_NAMES, STEP_DIMS, grads, expected, mistakes, where)
     if numeric:
         arrays = dict(x=x, prev_h=prev_h, Wx=Wx, Wh=Wh, b=b)
         f = lambda: np.tanh(arrays["x"] @ arrays["Wx"] + arrays["prev_h"] @ arrays["Wh"] + arrays["b"])
-        for name, got, key in zip(STEP_NAMES, grads, arrays):
-            check_gradient(f"{name}{where} (against finite differences)", got,
-                           numeric_gradient(f, arrays[key], dnext_h), max_relative_error=1e-6,
-                           mistakes=mistakes[name])
+        _compare_with_finite_differences(STEP_NAMES, grads, arrays, f, dnext_h, mistakes, where)
+
+
+def _compare_gradients(names, dims, grads, expected, mistakes, where):
+    """Each of grads equals its expected value (float64, to 1e-6), naming known mistakes."""
+    for name, shape, got, want in zip(names, dims, grads, expected):
+        check_close(name + where, got, want, dtype=np.float64, dims=shape, rtol=1e-6, atol=1e-9,
+                    mistakes=mistakes[name])
+
+
+def _compare_with_finite_differences(names, grads, arrays, f, dout, mistakes, where):
+    """grads (in the order of arrays, a dict) against central differences of sum(f() * dout)."""
+    for name, got, key in zip(names, grads, arrays):
+        check_gradient(f"{name}{where} (against finite differences)", got,
+                       numeric_gradient(f, arrays[key], dout), max_relative_error=1e-6,
+                       mistakes=mistakes[name])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,18 +184,28 @@ def rnn_backward_mistakes(x, h0, Wx, Wh, b, dh):
     return wrong
 
 
-def check_rnn_backward(backward, forward, N, T, D, H, seed, scale=1.0, numeric=False):
-    """backward(dh, cache) with the cache of forward (the notebook's rnn_forward) matches autograd."""
+def check_rnn_backward(backward, forward, N, T, D, H, seed, scale=1.0, numeric=False,
+                       rnn_step_backward=None, rnn_step_forward=None):
+    """backward(dh, cache) with the cache of forward (the notebook's rnn_forward) matches autograd.
+
+    rnn_step_backward, rnn_step_forward: the student's step functions, which backward calls; when
+    backward fails, the step backward's own test runs first and is named if it fails.
+    """
+    step = rnn_step_backward and rnn_step_forward and (
+        lambda: check_rnn_step_backward(rnn_step_backward, rnn_step_forward, N, D, H, seed, scale))
+    with blame_dependencies_first("rnn_backward", [("rnn_step_backward", "calls", step)]):
+        _check_rnn_backward(backward, forward, N, T, D, H, seed, scale, numeric)
+
+
+def _check_rnn_backward(backward, forward, N, T, D, H, seed, scale, numeric):
     x, h0, Wx, Wh, b, dh = random_arrays(seed, (N, T, D), (N, H), (D, H), (H, H), (H,), (N, T, H),
                                          scale=scale)
-    where = f" (N={N}, T={T}, D={D}, H={H})"
+    where = sizes(N=N, T=T, D=D, H=H)
     _, cache = call(forward, x, h0, Wx, Wh, b, name="rnn_forward", returns=2)
     grads = call(backward, dh, cache, name="rnn_backward", returns=5)
     expected = reference_rnn_backward(x, h0, Wx, Wh, b, dh)
     mistakes = rnn_backward_mistakes(x, h0, Wx, Wh, b, dh)
-    for name, dims, got, want in zip(SEQ_NAMES, SEQ_DIMS, grads, expected):
-        check_close(name + where, got, want, dtype=np.float64, dims=dims, rtol=1e-6, atol=1e-9,
-                    mistakes=mistakes[name])
+    _compare_gradients(SEQ_NAMES, SEQ_DIMS, grads, expected, mistakes, where)
     if numeric:
         arrays = dict(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
 
@@ -188,10 +216,7 @@ def check_rnn_backward(backward, forward, N, T, D, H, seed, scale=1.0, numeric=F
                 states.append(h)
             return np.stack(states, axis=1)
 
-        for name, got, key in zip(SEQ_NAMES, grads, arrays):
-            check_gradient(f"{name}{where} (against finite differences)", got,
-                           numeric_gradient(f, arrays[key], dh), max_relative_error=1e-6,
-                           mistakes=mistakes[name])
+        _compare_with_finite_differences(SEQ_NAMES, grads, arrays, f, dh, mistakes, where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,20 +259,28 @@ def softmax_cross_entropy_mistakes(logits, targets):
     return loss_mistakes, d_mistakes
 
 
-def check_softmax_cross_entropy(fn, N, T, V, seed, scale=1.0, offset=0.0):
+def check_softmax_cross_entropy(fn, N, T, V, seed, scale=1.0, offset=0.0, row_offsets=0.0):
     """fn(logits, targets) -> (loss, dlogits) equals torch's mean cross-entropy and its gradient.
 
     offset: added to all logits (large values test numerical stability).
+    row_offsets: each position's V logits shifted by its own uniform value in ±row_offsets (rows
+        of very different scale: only a per-row maximum keeps every row finite).
     """
     rng = np.random.default_rng(seed)
     logits = scale * rng.standard_normal((N, T, V)) + offset
+    logits = logits + rng.uniform(-row_offsets, row_offsets, size=(N, T, 1))
     targets = rng.integers(0, V, size=(N, T))
-    where = f" (N={N}, T={T}, V={V}{', logits around ' + format(offset, 'g') if offset else ''})"
+    where = sizes(N=N, T=T, V=V) + (f", logits around {offset:g}" if offset else "") \
+        + (f", rows shifted by up to ±{row_offsets:g}" if row_offsets else "")
     loss, dlogits = call(fn, logits, targets, name="softmax_cross_entropy", returns=2)
     want_loss, want_d = reference_softmax_cross_entropy(logits, targets)
     loss_mistakes, d_mistakes = softmax_cross_entropy_mistakes(logits, targets)
     check(np.ndim(loss) == 0, f"`loss`{where} should be a single number (the mean over N*T); got "
                               f"shape {np.shape(loss)}.")
+    check(not row_offsets or np.isfinite(loss),
+          f"`loss`{where} is {loss}: a row far below the largest logit of the whole array underflows "
+          f"(exp(-2000) = 0, log 0 = -inf). Subtract each row's own maximum, "
+          f"logits.max(axis=-1, keepdims=True), not one maximum over everything.")
     check_close("loss" + where, float(np.asarray(loss, dtype=np.float64)) if np.isfinite(loss) else loss,
                 want_loss, rtol=1e-7, atol=1e-10, mistakes=loss_mistakes)
     check_close("dlogits" + where, dlogits, want_d, dtype=np.float64, dims="(N, T, V)", rtol=1e-6,
@@ -367,6 +400,10 @@ class SpyCharRNN(CharRNN):
         k = len(self.calls)
         chunk = k % self.n_chunks
         s = self.seq_length
+        check(torch.is_tensor(inputs),
+              f"call {k + 1} of the model got inputs of type {type(inputs).__name__}; the model takes a "
+              f"torch tensor of ids, shape (1, seq_length) (torch.as_tensor(...) if your chunks are "
+              f"numpy arrays).")
         check(tuple(inputs.shape) == (1, s),
               f"call {k + 1} of the model got inputs of shape {tuple(inputs.shape)}; expected (1, {s}): "
               f"one chunk of seq_length ids with a batch axis, inputs[None] or inputs.unsqueeze(0).")
@@ -417,8 +454,18 @@ def reference_train_tbptt(model, ids, seq_length, steps, lr, zero_grad=True, opt
         h = h.detach()
 
 
-def check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed):
-    """fn(model, ids, seq_length, steps, lr) trains a spy CharRNN by truncated BPTT with Adam."""
+def check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed, tbptt_chunks=None):
+    """fn(model, ids, seq_length, steps, lr) trains a spy CharRNN by truncated BPTT with Adam.
+
+    tbptt_chunks: the student's chunking function, which fn calls; when fn fails, its own test
+    runs first (same length and seq_length) and is named if it fails.
+    """
+    chunks = tbptt_chunks and (lambda: check_tbptt_chunks(tbptt_chunks, L, seq_length, seed=seed))
+    with blame_dependencies_first("train_tbptt", [("tbptt_chunks", "calls", chunks)]):
+        _check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed)
+
+
+def _check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed):
     torch.manual_seed(seed)
     ids = torch.randint(0, V, (L,))
     spy = SpyCharRNN(V, H, ids, seq_length)
@@ -493,14 +540,15 @@ class TableModel(nn.Module):
 
 
 def _as_id_list(value, n, where):
-    if torch.is_tensor(value) or isinstance(value, np.ndarray):
-        value = value.reshape(-1).tolist()
-    check(isinstance(value, (list, tuple)), f"{where} should return a list of ids; got {type(value).__name__}.")
+    """value, which must be a list of n Python ints (the exercise's return type), as a list."""
+    check(isinstance(value, list), f"{where} should return a list of ids; got {type(value).__name__}.")
     check(len(value) == n, f"{where} returned {len(value)} ids; expected n = {n} new ids (not the start ids).")
-    try:
-        return [int(v) for v in value]
-    except (TypeError, ValueError):
-        fail(f"{where} should return integer ids; got {value[:3]}...")
+    wrong = [v for v in value if type(v) is not int]
+    if wrong:
+        fail(f"{where} should return a list of Python ints; it holds {type(wrong[0]).__name__} "
+             f"values ({repr(wrong[0])[:40]}): convert each id with int(...), e.g. "
+             f"int(torch.multinomial(probabilities, 1)).")
+    return value
 
 
 def check_sample_greedy(fn, V, start_ids, n, seed):
@@ -548,6 +596,11 @@ def check_sample_distribution(fn, logits, temperature, n, seed, tolerance=0.03):
     torch.manual_seed(seed)
     got = _as_id_list(call(fn, model, [0], n, temperature, name="sample"), n, where)
     check(all(0 <= i < V for i in got), f"{where} returned ids outside 0..{V - 1}.")
+    torch.manual_seed(seed)
+    again = call(fn, model, [0], n, temperature, name="sample")
+    check(again == got, f"{where} draws other ids when run again after the same torch.manual_seed({seed}): "
+                        f"draw with torch (torch.multinomial), whose random numbers the seed fixes, not "
+                        f"with numpy or Python's random module.")
     frequencies = np.bincount(got, minlength=V) / n
 
     def softmax(z):

@@ -12,7 +12,7 @@ Gate order everywhere is PyTorch's: input i, forget f, cell g, output o (H colum
 import numpy as np
 import torch
 
-from rnncourse.checks import (FLOAT32_TOLERANCE, call, check, check_close, check_gradient,
+from rnncourse.checks import (FLOAT32_TOLERANCE, blame_dependencies_first, call, check, check_close, check_gradient,
                               check_gradients_match_torch, check_parameters_like, check_uniform_init,
                               load_state_like, numeric_gradient, random_arrays, sizes, to_torch)
 
@@ -153,9 +153,10 @@ def check_lstm_step_forward(fn, N, D, H, seed, scale=1.0):
                 mistakes=[(hint, h) for hint, (h, _) in mistakes] + [(swapped, expected_c)])
 
 
-def _wrong_forward(x, h0, Wx, Wh, b, every_step_from_h0=False, reset_c=False, reverse=False, **kw):
+def _wrong_forward(x, h0, Wx, Wh, b, every_step_from_h0=False, reset_c=False, reverse=False,
+                   c0_is_h0=False, **kw):
     N, T, _ = x.shape
-    h, c = h0, torch.zeros_like(h0)
+    h, c = h0, (h0 if c0_is_h0 else torch.zeros_like(h0))
     states = []
     for t in range(T):
         xt = x[:, T - 1 - t] if reverse else x[:, t]
@@ -175,6 +176,8 @@ def lstm_forward_mistakes(x, h0, Wx, Wh, b):
          _numpy(_wrong_forward(*args, every_step_from_h0=True))),
         ("the cell state is not carried: pass next_c of each step as prev_c of the next (c0 = 0 only "
          "at the start).", _numpy(_wrong_forward(*args, reset_c=True))),
+        ("the cell state starts from h0 (c0 = h0): the first step starts from the given h0 and "
+         "c0 = 0, zeros of the same shape (np.zeros_like(h0)).", _numpy(_wrong_forward(*args, c0_is_h0=True))),
         ("h0 is ignored: the first step must start from the given h0 (and c0 = 0).",
          reference_lstm_forward(x, np.zeros_like(h0), Wx, Wh, b)),
         ("time runs backwards: process x[:, 0] first.", _numpy(_wrong_forward(*args, reverse=True))),
@@ -187,13 +190,18 @@ def lstm_forward_mistakes(x, h0, Wx, Wh, b):
     return out
 
 
-def check_lstm_forward(fn, N, T, D, H, seed, scale=1.0):
+def check_lstm_forward(fn, N, T, D, H, seed, scale=1.0, lstm_step_forward=None):
     """fn(x (N, T, D), h0 (N, H), Wx (D, 4H), Wh (H, 4H), b (4H,)) -> (h (N, T, H), cache) on seeded
-    inputs equals torch.nn.LSTM's states from h0 and c0 = 0, float64."""
+    inputs equals torch.nn.LSTM's states from h0 and c0 = 0, float64.
+
+    lstm_step_forward: the student's step, which fn calls; tested first when fn fails.
+    """
     x, h0, Wx, Wh, b = random_arrays(seed, (N, T, D), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,), scale=scale)
-    h, _ = call(fn, x, h0, Wx, Wh, b, name="lstm_forward", returns=2)
-    check_close("h" + sizes(N=N, T=T, D=D, H=H), h, reference_lstm_forward(x, h0, Wx, Wh, b),
-                dtype=np.float64, dims="(N, T, H)", mistakes=lstm_forward_mistakes(x, h0, Wx, Wh, b))
+    step = lstm_step_forward and (lambda: check_lstm_step_forward(lstm_step_forward, N, D, H, seed, scale))
+    with blame_dependencies_first("lstm_forward", [("lstm_step_forward", "calls", step)]):
+        h, _ = call(fn, x, h0, Wx, Wh, b, name="lstm_forward", returns=2)
+        check_close("h" + sizes(N=N, T=T, D=D, H=H), h, reference_lstm_forward(x, h0, Wx, Wh, b),
+                    dtype=np.float64, dims="(N, T, H)", mistakes=lstm_forward_mistakes(x, h0, Wx, Wh, b))
 
 
 # backward mistakes ---------------------------------------------------------------------------
@@ -218,7 +226,14 @@ def lstm_step_backward_mistakes(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
     dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)
     no_f = correct[:2] + (dc,) + correct[3:]
     only_h = reference_lstm_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, np.zeros_like(dnext_c))
+    do = dnext_h * tanh_c
+    di, df, dg = dc * g, dc * prev_c, dc * i
+    sigmoid_for_g = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * g * (1 - g), do * o * (1 - o)], axis=1)
     return [
+        ("the derivative of the cell gate g is the sigmoid's, g * (1 - g); g = tanh(a_g), so its "
+         "derivative is 1 - g**2 (i, f and o use the sigmoid's s * (1 - s)).",
+         (sigmoid_for_g @ Wx.T, sigmoid_for_g @ Wh.T, dc * f, x.T @ sigmoid_for_g, prev_h.T @ sigmoid_for_g,
+          sigmoid_for_g.sum(axis=0))),
         ("the path from dnext_h through tanh(next_c) into the cell state is missing: the gradient of "
          "next_c is dnext_c + dnext_h * o * (1 - tanh(next_c)**2).", grads(detach_tanh_c=True)),
         ("dprev_c is not multiplied by the forget gate: dprev_c = dc * f, where dc is the total "
@@ -227,32 +242,38 @@ def lstm_step_backward_mistakes(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
     ]
 
 
-def check_lstm_step_backward(backward, forward, N, D, H, seed, scale=1.0):
-    """backward(dnext_h, dnext_c, cache) with the cache of forward(...) against autograd."""
-    x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c = random_arrays(
-        seed, (N, D), (N, H), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,), (N, H), (N, H), scale=scale)
-    result = call(forward, x, prev_h, prev_c, Wx, Wh, b, name="lstm_step_forward", returns=3)
-    grads = call(backward, dnext_h, dnext_c, result[2], name="lstm_step_backward", returns=6)
-    expected = reference_lstm_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
-    mistakes = lstm_step_backward_mistakes(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
-    shapes = ("(N, D)", "(N, H)", "(N, H)", "(D, 4H)", "(H, 4H)", "(4H,)")
-    where = f" (N={N}, D={D}, H={H})"
-    for k, name in enumerate(STEP_GRAD_NAMES):
-        check_close(name + where, grads[k], expected[k], rtol=1e-6, atol=1e-9, dtype=np.float64,
-                    dims=shapes[k], mistakes=[(hint, value[k]) for hint, value in mistakes])
+def check_lstm_step_backward(backward, forward, N, D, H, seed, scale=1.0, numeric=False):
+    """backward(dnext_h, dnext_c, cache) with the cache of forward(...) against autograd (or, with
+    numeric, against finite differences of torch.nn.LSTMCell's forward). When a gradient is wrong,
+    forward's own test runs first: its cache may be the culprit."""
+    step_forward = lambda: check_lstm_step_forward(forward, N, D, H, seed, scale)
+    with blame_dependencies_first("lstm_step_backward", [("lstm_step_forward", "reads the cache of", step_forward)]):
+        _check_lstm_step_backward(backward, forward, N, D, H, seed, scale, numeric)
 
 
 def check_lstm_step_backward_numeric(backward, forward, N=2, D=3, H=2, seed=0):
     """The visible gradient check: compare with finite differences of torch.nn.LSTMCell's forward."""
+    check_lstm_step_backward(backward, forward, N, D, H, seed, numeric=True)
+
+
+def _check_lstm_step_backward(backward, forward, N, D, H, seed, scale, numeric):
     x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c = random_arrays(
-        seed, (N, D), (N, H), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,), (N, H), (N, H))
+        seed, (N, D), (N, H), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,), (N, H), (N, H), scale=scale)
     result = call(forward, x, prev_h, prev_c, Wx, Wh, b, name="lstm_step_forward", returns=3)
     grads = call(backward, dnext_h, dnext_c, result[2], name="lstm_step_backward", returns=6)
-    numeric = numeric_lstm_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
     mistakes = lstm_step_backward_mistakes(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
+    if numeric:
+        expected = numeric_lstm_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
+        for k, name in enumerate(STEP_GRAD_NAMES):
+            check_gradient(name, grads[k], expected[k], max_relative_error=1e-6,
+                           mistakes=[(hint, value[k]) for hint, value in mistakes])
+        return
+    expected = reference_lstm_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
+    shapes = ("(N, D)", "(N, H)", "(N, H)", "(D, 4H)", "(H, 4H)", "(4H,)")
+    where = sizes(N=N, D=D, H=H)
     for k, name in enumerate(STEP_GRAD_NAMES):
-        check_gradient(name, grads[k], numeric[k], max_relative_error=1e-6,
-                       mistakes=[(hint, value[k]) for hint, value in mistakes])
+        check_close(name + where, grads[k], expected[k], rtol=1e-6, atol=1e-9, dtype=np.float64,
+                    dims=shapes[k], mistakes=[(hint, value[k]) for hint, value in mistakes])
 
 
 def _wrong_backward_grads(x, h0, Wx, Wh, b, dh, cut_c=False, cut_h=False):
@@ -284,8 +305,25 @@ def lstm_backward_mistakes(x, h0, Wx, Wh, b, dh):
     ]
 
 
-def check_lstm_backward(backward, forward, N, T, D, H, seed, scale=1.0):
-    """backward(dh, cache) with the cache of forward(x, h0, ...) against autograd through nn.LSTM."""
+def check_lstm_backward(backward, forward, N, T, D, H, seed, scale=1.0, lstm_step_forward=None,
+                        lstm_step_backward=None):
+    """backward(dh, cache) with the cache of forward(x, h0, ...) against autograd through nn.LSTM.
+
+    lstm_step_forward, lstm_step_backward: the student's step functions. When a gradient is wrong,
+    the tests of the functions it relies on run first, in order (the step forward, the forward
+    whose cache backward reads, the step backward it calls), and the first that fails is named.
+    """
+    step_forward = lstm_step_forward and (lambda: check_lstm_step_forward(lstm_step_forward, N, D, H, seed, scale))
+    whole_forward = lambda: check_lstm_forward(forward, N, T, D, H, seed, scale)
+    step_backward = lstm_step_backward and lstm_step_forward and (
+        lambda: check_lstm_step_backward(lstm_step_backward, lstm_step_forward, N, D, H, seed, scale))
+    with blame_dependencies_first("lstm_backward", [("lstm_step_forward", "relies on (through lstm_forward)", step_forward),
+                                                    ("lstm_forward", "reads the cache of", whole_forward),
+                                                    ("lstm_step_backward", "calls", step_backward)]):
+        _check_lstm_backward(backward, forward, N, T, D, H, seed, scale)
+
+
+def _check_lstm_backward(backward, forward, N, T, D, H, seed, scale):
     x, h0, Wx, Wh, b, dh = random_arrays(seed, (N, T, D), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,),
                                          (N, T, H), scale=scale)
     result = call(forward, x, h0, Wx, Wh, b, name="lstm_forward", returns=2)
@@ -293,7 +331,7 @@ def check_lstm_backward(backward, forward, N, T, D, H, seed, scale=1.0):
     expected = reference_lstm_backward(x, h0, Wx, Wh, b, dh)
     mistakes = lstm_backward_mistakes(x, h0, Wx, Wh, b, dh)
     shapes = ("(N, T, D)", "(N, H)", "(D, 4H)", "(H, 4H)", "(4H,)")
-    where = f" (N={N}, T={T}, D={D}, H={H})"
+    where = sizes(N=N, T=T, D=D, H=H)
     for k, name in enumerate(BACKWARD_GRAD_NAMES):
         check_close(name + where, grads[k], expected[k], rtol=1e-6, atol=1e-9, dtype=np.float64,
                     dims=shapes[k], mistakes=[(hint, value[k]) for hint, value in mistakes])
@@ -381,7 +419,7 @@ def check_MyLSTM(cls, N, T, D, H, seed, zero_state=False, gradients=False):
     with torch.no_grad():
         ref_out, ref_h, ref_c = _lstm_reference_outputs(reference, x, state)
     mistakes = _lstm_module_mistakes(reference, x, state)
-    where = f" (N={N}, T={T}, D={D}, H={H}{', state=None' if zero_state else ''})"
+    where = sizes(N=N, T=T, D=D, H=H) + (", state=None" if zero_state else "")
     check_close("output" + where, output, ref_out, **FLOAT32_TOLERANCE, dims="(N, T, H)",
                 mistakes=[(hint, v[0]) for hint, v in mistakes])
     for label, got in (("h_T", h_T), ("c_T", c_T)):
@@ -460,7 +498,7 @@ def check_MyGRUCell(cls, N, D, H, seed, zero_h=False, gradients=False):
         if h is not None:
             mistakes.append(("the given h is ignored: start from h (zeros only when h is None).",
                              reference(x, torch.zeros(N, H))))
-    where = f" (N={N}, D={D}, H={H}{', h=None' if zero_h else ''})"
+    where = sizes(N=N, D=D, H=H) + (", h=None" if zero_h else "")
     check_close("h'" + where, got, expected, **FLOAT32_TOLERANCE, dims="(N, H)", mistakes=mistakes)
     if not gradients:
         return

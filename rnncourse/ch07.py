@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnncourse.checks import call, check, check_close, check_shape, fail, sizes, to_torch
+from rnncourse.checks import blame_dependencies_first, call, check, check_close, check_shape, fail, sizes, to_torch
 from rnncourse.seq2seq import VOCAB, Encoder, accuracy_by_length, train_seq2seq
 
 
@@ -52,17 +52,25 @@ def softmax_mistakes(x, axis=-1):
     return wrong
 
 
-def check_softmax(fn, shape, axis=-1, seed=0, scale=1.0, shift=0.0):
-    """fn(x, axis) equals torch.softmax on seeded random x (entries ~ shift + N(0, scale^2))."""
-    x = np.random.default_rng(seed).standard_normal(shape) * scale + shift
+def check_softmax(fn, shape, axis=-1, seed=0, scale=1.0, shift=0.0, row_offsets=0.0):
+    """fn(x, axis) equals torch.softmax on seeded random x (entries ~ shift + N(0, scale^2)).
+
+    row_offsets: each slice along `axis` shifted by its own uniform value in ±row_offsets (slices
+        of very different scale: a maximum over the whole array would underflow the low ones).
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * scale + shift
+    x = x + rng.uniform(-row_offsets, row_offsets, size=np.shape(np.max(x, axis=axis, keepdims=True)))
     name = f"softmax(x {shape}, axis={axis})"
     got = call(fn, x, axis=axis, name=name)
     expected = reference_softmax(x, axis)
     if isinstance(got, np.ndarray) and got.shape == expected.shape and np.issubdtype(got.dtype, np.number) \
             and not np.all(np.isfinite(got)):
         fail(f"{name} returned NaN or inf for inputs as large as {np.abs(x).max():.3g}: exp overflows "
-             f"in float64 beyond about 709. Subtract the maximum along the axis first "
-             f"(softmax(x) = softmax(x - max(x)), the max subtraction keeps every exp <= 1).")
+             f"in float64 beyond about 709, and underflows to 0 below about -745. Subtract the maximum "
+             f"along the axis first, np.max(x, axis=axis, keepdims=True), one per slice "
+             f"(softmax(x) = softmax(x - max(x)), the max subtraction keeps every exp <= 1 and the "
+             f"largest = 1; one maximum over the whole array leaves slices far below it at 0/0).")
     check_close(f"softmax(x, axis={axis}) for x of shape {shape}", got, expected, rtol=1e-6, atol=1e-10,
                 dtype=np.float64, mistakes=softmax_mistakes(x, axis))
 
@@ -75,10 +83,10 @@ def _check_mask_direction(weights, mask, label):
     w = np.where(np.isfinite(weights), weights, 0.0)
     total = np.abs(w).sum()
     if total > 0 and np.abs(w[~mask]).sum() > 0.6 * total:
-        fail(f"`weights` {label}: the mask is inverted: True means 'may attend'; the positions where "
+        fail(f"`weights`{label}: the mask is inverted: True means 'may attend'; the positions where "
              f"mask is False must get weight 0 (most of your weight is on them).")
     if not np.all(np.isfinite(weights)):
-        fail(f"`weights` {label} contains NaN or inf: exp overflowed, or a row had no allowed position "
+        fail(f"`weights`{label} contains NaN or inf: exp overflowed, or a row had no allowed position "
              f"(0/0). Subtract each row's maximum before the exponential, and check the mask's "
              f"direction: True means 'may attend'.")
 
@@ -146,30 +154,39 @@ def scaled_dot_product_attention_mistakes(q, k, v, mask=None):
     return wrong
 
 
-def check_scaled_dot_product_attention(fn, N, Tq, Tk, d, dv, seed=0, masked=False, scale=1.0):
-    """fn(q, k, v, mask) equals torch's SDPA (out) and a float64 softmax of the scores (weights)."""
+def check_scaled_dot_product_attention(fn, N, Tq, Tk, d, dv, seed=0, masked=False, scale=1.0, softmax=None):
+    """fn(q, k, v, mask) equals torch's SDPA (out) and a float64 softmax of the scores (weights).
+
+    softmax: the student's softmax, which fn calls; tested first when fn fails.
+    """
+    own = softmax and (lambda: check_softmax(softmax, (N, Tq, Tk), axis=-1, seed=seed, scale=scale))
+    with blame_dependencies_first("scaled_dot_product_attention", [("softmax", "calls", own)]):
+        _check_scaled_dot_product_attention(fn, N, Tq, Tk, d, dv, seed, masked, scale)
+
+
+def _check_scaled_dot_product_attention(fn, N, Tq, Tk, d, dv, seed, masked, scale):
     q, k, v, mask = attention_inputs(seed, N, Tq, Tk, d, dv, masked, scale)
-    where = f"(N={N}, Tq={Tq}, Tk={Tk}, d={d}, dv={dv}{', with a mask' if masked else ''}" \
-            f"{f', inputs scaled by {scale:g}' if scale != 1 else ''})"
+    where = sizes(N=N, Tq=Tq, Tk=Tk, d=d, dv=dv) + (", with a mask" if masked else "") \
+        + (f", inputs scaled by {scale:g}" if scale != 1 else "")
     name = "scaled_dot_product_attention"
     result = call(fn, q, k, v, mask, name=name, returns=2)
     out, weights = result
     expected_out, expected_weights = reference_scaled_dot_product_attention(q, k, v, mask)
     mistakes = scaled_dot_product_attention_mistakes(q, k, v, mask)
     if isinstance(weights, np.ndarray) and weights.shape == (N, Tk, Tq) and Tk != Tq:
-        fail(f"`weights` {where} has shape {weights.shape}, the transpose of (N, Tq, Tk) = {(N, Tq, Tk)}: "
+        fail(f"`weights`{where} has shape {weights.shape}, the transpose of (N, Tq, Tk) = {(N, Tq, Tk)}: "
              f"row i of weights[n] holds query i's weights over the Tk keys.")
     _check_mask_direction(weights, mask, where)
     for label, got, expected, dims, index in (("weights", weights, expected_weights, "(N, Tq, Tk)", 1),
                                               ("out", out, expected_out, "(N, Tq, dv)", 0)):
         if isinstance(got, np.ndarray) and got.shape == expected.shape and not np.all(np.isfinite(got)):
-            fail(f"`{label}` {where} contains NaN or inf: exp overflowed or a row was 0/0. Subtract each "
+            fail(f"`{label}`{where} contains NaN or inf: exp overflowed or a row was 0/0. Subtract each "
                  f"row's maximum score before the exponential (and keep at least one allowed position).")
         extra = []
         if label == "weights" and Tq == Tk:
             extra = [("the weights are transposed: weights[n, i, j] is query i's weight on key j, "
                       "and each row (not column) sums to 1.", np.swapaxes(expected_weights, 1, 2))]
-        check_close(f"{label} {where}", got, expected, rtol=1e-6, atol=1e-9, dtype=np.float64, dims=dims,
+        check_close(f"{label}{where}", got, expected, rtol=1e-6, atol=1e-9, dtype=np.float64, dims=dims,
                     mistakes=extra + [(hint, value[index]) for hint, value in mistakes])
 
 
@@ -178,6 +195,8 @@ def check_scaled_dot_product_attention(fn, N, Tq, Tk, d, dv, seed=0, masked=Fals
 # ---------------------------------------------------------------------------------------------
 
 def additive_inputs(seed, N, T, H, A, masked=False):
+    """Seeded query (N, H), keys (N, T, H), Wq (H, A), Wk (H, A), v (A,) and a mask (N, T) or None:
+    masked=True gives padding masks (prefixes), masked="scattered" masks allowing any positions."""
     rng = np.random.default_rng(seed)
     query = rng.standard_normal((N, H))
     keys = rng.standard_normal((N, T, H))
@@ -185,7 +204,10 @@ def additive_inputs(seed, N, T, H, A, masked=False):
     Wk = rng.standard_normal((H, A)) / np.sqrt(H)
     v = rng.standard_normal(A)
     mask = None
-    if masked:  # padding: each row allows a prefix of length >= 1
+    if masked == "scattered":  # any positions, at least one per row: not a prefix
+        mask = rng.random((N, T)) < 0.5
+        mask[np.arange(N), rng.integers(0, T, size=N)] = True
+    elif masked:  # padding: each row allows a prefix of length >= 1
         lengths = rng.integers(1, T + 1, size=N)
         lengths[0] = max(1, T - 1)
         mask = np.arange(T)[None, :] < lengths[:, None]
@@ -231,13 +253,27 @@ def additive_attention_mistakes(query, keys, Wq, Wk, v, mask=None):
              finish(good, keep=np.ones_like(allowed))),
             ("the mask is applied after the softmax: the remaining weights no longer sum to 1.",
              (lambda w: (np.einsum("nt,nth->nh", w, keys), w))(_np_softmax(good, 1) * allowed)),
+            ("the mask is read as a prefix length (mask.sum()); use it position by position: every "
+             "position where mask is False gets weight 0, wherever it is.",
+             finish(good, keep=np.arange(keys.shape[1])[None, :] < allowed.sum(axis=1, keepdims=True))),
         ]
     return wrong
 
 
-def check_additive_attention(fn, N, T, H, A, seed=0, masked=False):
+def check_additive_attention(fn, N, T, H, A, seed=0, masked=False, softmax=None):
+    """fn(query, keys, Wq, Wk, v, mask) equals float64 torch arithmetic (context and weights).
+
+    softmax: the student's softmax, which fn calls; tested first when fn fails.
+    """
+    own = softmax and (lambda: check_softmax(softmax, (N, T), axis=1, seed=seed))
+    with blame_dependencies_first("additive_attention", [("softmax", "calls", own)]):
+        _check_additive_attention(fn, N, T, H, A, seed, masked)
+
+
+def _check_additive_attention(fn, N, T, H, A, seed, masked):
     query, keys, Wq, Wk, v, mask = additive_inputs(seed, N, T, H, A, masked)
-    where = f"(N={N}, T={T}, H={H}, A={A}{', with a mask' if masked else ''})"
+    where = sizes(N=N, T=T, H=H, A=A) + (", with a mask" if masked else "") \
+        + (" that is not a prefix" if masked == "scattered" else "")
     result = call(fn, query, keys, Wq, Wk, v, mask, name="additive_attention", returns=2)
     context, weights = result
     expected_context, expected_weights = reference_additive_attention(query, keys, Wq, Wk, v, mask)
@@ -245,7 +281,7 @@ def check_additive_attention(fn, N, T, H, A, seed=0, masked=False):
     _check_mask_direction(weights, mask, where)
     for label, got, expected, dims, index in (("weights", weights, expected_weights, "(N, T)", 1),
                                               ("context", context, expected_context, "(N, H)", 0)):
-        check_close(f"{label} {where}", got, expected, rtol=1e-6, atol=1e-9, dtype=np.float64, dims=dims,
+        check_close(f"{label}{where}", got, expected, rtol=1e-6, atol=1e-9, dtype=np.float64, dims=dims,
                     mistakes=[(hint, value[index]) for hint, value in mistakes])
 
 
