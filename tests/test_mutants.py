@@ -34,9 +34,11 @@ def test_every_exercise_has_at_least_three_mutants(notebook):
 
 @pytest.mark.parametrize("notebook", solution_notebooks(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_harness_gives_the_solution_full_marks(notebook):
-    results = harness.run_cells(harness.load(notebook))
+    errors = []
+    results = harness.run_cells(harness.load(notebook), errors=errors)
     failed = {k: v[2] for k, v in results.items() if v[0] < v[1]}
     assert results and not failed, failed
+    assert not errors, f"cells that are not tests fail: {errors}"
 
 
 @pytest.mark.parametrize("notebook,mutant", CASES,
