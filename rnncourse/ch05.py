@@ -279,7 +279,7 @@ def check_clip_grad_norm(fn, grads, max_norm, label=""):
     check(isinstance(total_norm, float),
           f"total_norm{label} should be a Python float (float(...)); got {type(total_norm).__name__}.")
     _check_list(f"clipped{label}", "clip_grad_norm", clipped, before, expected_clipped,
-                clip_grad_norm_mistakes(before, max_norm) + _without_epsilon(before, clipped, max_norm))
+                _without_epsilon(before, clipped, max_norm) + clip_grad_norm_mistakes(before, max_norm))
 
 
 def check_clip_grad_value(fn, grads, clip_value, label=""):

@@ -181,7 +181,8 @@ def test_clip_grad_norm_without_the_epsilon_is_named_however_the_factor_is_writt
         return ([g * max_norm / total for g in grads] if total > max_norm else [g.copy() for g in grads]), total
 
     grads = checks.random_arrays(1, (3, 4), (4, 4), (4,), scale=2.0)
-    assert "the epsilon is missing" in failure(ch05.check_clip_grad_norm, clip_grad_norm, grads, 1.0)
+    message = failure(ch05.check_clip_grad_norm, clip_grad_norm, grads, 1.0)
+    assert "the epsilon is missing: your arrays are scaled by max_norm / total_norm" in message
 
 
 def test_a_failing_dependency_is_named_instead_of_the_tested_function():
