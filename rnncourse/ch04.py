@@ -239,14 +239,16 @@ def softmax_cross_entropy_mistakes(logits, targets):
     probs = np.exp(shifted) / np.exp(shifted).sum(axis=-1, keepdims=True)
     onehot = np.eye(V)[targets]
     loss, dlogits = reference_softmax_cross_entropy(logits, targets)
-    wrong_axis = np.exp(logits - logits.max(axis=1, keepdims=True))
-    wrong_axis = wrong_axis / wrong_axis.sum(axis=1, keepdims=True)
+    with np.errstate(all="ignore"):  # wrong values may overflow; a warning on stderr costs the points
+        wrong_axis = np.exp(logits - logits.max(axis=1, keepdims=True))
+        wrong_axis = wrong_axis / wrong_axis.sum(axis=1, keepdims=True)
+        wrong_axis_loss = -np.mean(np.log(np.take_along_axis(wrong_axis, targets[..., None], axis=-1)))
     loss_mistakes = [
         ("the loss is a sum; take the mean over all N*T positions.", loss * N * T),
         ("the loss is averaged over N only; average over all N*T positions (divide by N*T).", loss * T),
         ("the loss is averaged over T only; average over all N*T positions (divide by N*T).", loss * N),
         ("the softmax is taken over the wrong axis: normalise over the vocabulary, the last axis.",
-         -np.mean(np.log(np.take_along_axis(wrong_axis, targets[..., None], axis=-1)))),
+         wrong_axis_loss),
     ]
     d_mistakes = [
         ("dlogits is not divided by N*T: the loss is a mean, so is its gradient.", dlogits * N * T),
