@@ -61,7 +61,7 @@ def markov_train_test(seed, n_train, n_test, V):
 # bag_of_words
 # ---------------------------------------------------------------------------------------------
 
-def bag_of_words(tokens, vocab):
+def reference_bag_of_words(tokens, vocab):
     """counts (V,) float64: how often each vocabulary entry occurs in tokens (others ignored)."""
     counts = Counter(token for token in tokens if token in vocab)
     out = np.zeros(len(vocab))
@@ -72,7 +72,7 @@ def bag_of_words(tokens, vocab):
 
 def bag_of_words_mistakes(tokens, vocab):
     V = len(vocab)
-    correct = bag_of_words(tokens, vocab)
+    correct = reference_bag_of_words(tokens, vocab)
     mistakes = [
         ("the counts are 0/1 (is the token present?); count every occurrence.", np.minimum(correct, 1)),
     ]
@@ -112,7 +112,7 @@ def check_bag_of_words(fn, tokens, vocab, label=""):
     if isinstance(got, np.ndarray) and got.shape == (len(tokens),) and len(tokens) != len(vocab):
         fail(f"`{name}` has shape {got.shape}, one entry per token, but should have shape "
              f"({len(vocab)},) (V,): one count per vocabulary entry, at index vocab[token].")
-    check_close(name, got, bag_of_words(tokens, vocab), dims="(V,)", mistakes=bag_of_words_mistakes(tokens, vocab))
+    check_close(name, got, reference_bag_of_words(tokens, vocab), dims="(V,)", mistakes=bag_of_words_mistakes(tokens, vocab))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,14 +125,14 @@ def _windows(token_ids, k, start=0):
     return ids.unfold(0, k, 1)[start:start + T - k]  # (T-k, k): row t = ids[t+start : t+start+k]
 
 
-def fixed_window_features(token_ids, k, V):
+def reference_fixed_window_features(token_ids, k, V):
     """(T-k, k*V) float64: row t is one_hot(ids[t]), ..., one_hot(ids[t+k-1]) concatenated."""
     windows = _windows(token_ids, k)
     T_k = windows.shape[0]
     return torch.nn.functional.one_hot(windows, V).reshape(T_k, k * V).double().numpy()
 
 
-def fixed_window_mistakes(token_ids, k, V):
+def fixed_window_features_mistakes(token_ids, k, V):
     windows = _windows(token_ids, k)
     T_k = windows.shape[0]
     one_hot = torch.nn.functional.one_hot(windows, V).double()  # (T-k, k, V)
@@ -166,8 +166,8 @@ def check_fixed_window_features(fn, token_ids, k, V, label=""):
     if isinstance(got, np.ndarray) and shape != (T - k, k * V) and shape in wrong_shapes:
         fail(f"`{name}` has shape {shape} but should have shape {(T - k, k * V)} (T-k, k*V) for T={T}, "
              f"k={k}, V={V}.\nHint: {wrong_shapes[shape]}")
-    check_close(name, got, fixed_window_features(token_ids, k, V), dtype=np.float64, dims="(T-k, k*V)",
-                mistakes=fixed_window_mistakes(token_ids, k, V))
+    check_close(name, got, reference_fixed_window_features(token_ids, k, V), dtype=np.float64, dims="(T-k, k*V)",
+                mistakes=fixed_window_features_mistakes(token_ids, k, V))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,12 +199,12 @@ def _ngram(train_ids, test_ids, context, V, alpha, smoothing=None, log=math.log,
     return total / (len(test) - first) if mean else total
 
 
-def ngram_log_likelihood(train_ids, test_ids, n, V, alpha):
+def reference_ngram_log_likelihood(train_ids, test_ids, n, V, alpha):
     """Mean natural-log probability per predicted test token (positions n-1 .. len-1)."""
     return _ngram(train_ids, test_ids, n - 1, V, alpha)
 
 
-def ngram_mistakes(train_ids, test_ids, n, V, alpha):
+def ngram_log_likelihood_mistakes(train_ids, test_ids, n, V, alpha):
     context = n - 1
     mistakes = [
         ("the denominator adds alpha instead of alpha*V: each of the V possible next tokens gets alpha, "
@@ -239,12 +239,12 @@ def check_ngram_log_likelihood(fn, train_ids, test_ids, n, V, alpha):
     check(np.ndim(got) == 0 if isinstance(got, (np.ndarray, float, int, np.number)) else True,
           f"ngram_log_likelihood should return one number (a float); it returned an array of shape "
           f"{np.shape(got)}.")
-    expected = ngram_log_likelihood(train_ids, test_ids, n, V, alpha)
+    expected = reference_ngram_log_likelihood(train_ids, test_ids, n, V, alpha)
     check(not (isinstance(got, (float, np.floating)) and got > 0),
           f"the log-likelihood{where} is {float(got):.6g} > 0, but log-probabilities are <= 0 "
           f"(expected {expected:.6g}). Hint: log(count/total), not log(total/count).")
     check_close("log-likelihood" + where, got, expected, rtol=1e-7, atol=1e-10,
-                mistakes=ngram_mistakes(train_ids, test_ids, n, V, alpha))
+                mistakes=ngram_log_likelihood_mistakes(train_ids, test_ids, n, V, alpha))
 
 
 # ---------------------------------------------------------------------------------------------

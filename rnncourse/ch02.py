@@ -11,7 +11,7 @@ array; padding goes at the end of each sequence; a mask is True at real (non-pad
 import numpy as np
 import torch
 
-from rnncourse.checks import CheckFailure, call, check, check_close, fail
+from rnncourse.checks import call, check, check_close, fail
 
 
 def random_sequences(seed, lengths, vocab_size=20):
@@ -28,7 +28,7 @@ def _lengths_tensor(lengths):
 # pad_sequences
 # ---------------------------------------------------------------------------------------------
 
-def pad_sequences(seqs, pad_value):
+def reference_pad_sequences(seqs, pad_value):
     """(batch (N, T_max) int64, lengths (N,) int64), padding at the end with pad_value."""
     tensors = [torch.as_tensor(np.asarray(s, dtype=np.int64)) for s in seqs]
     batch = torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True, padding_value=pad_value)
@@ -36,12 +36,12 @@ def pad_sequences(seqs, pad_value):
 
 
 def pad_sequences_mistakes(seqs, pad_value):
-    batch, lengths = pad_sequences(seqs, pad_value)
+    batch, lengths = reference_pad_sequences(seqs, pad_value)
     T = batch.shape[1]
     front = np.full_like(batch, pad_value)
     for i, s in enumerate(seqs):
         front[i, T - len(s):] = s
-    zeros = pad_sequences(seqs, 0)[0]
+    zeros = reference_pad_sequences(seqs, 0)[0]
     batch_mistakes = [
         ("the padding is at the front; put each sequence first and the padding at the end.", front),
     ]
@@ -55,7 +55,7 @@ def pad_sequences_mistakes(seqs, pad_value):
 
 
 def check_pad_sequences(fn, seqs, pad_value):
-    expected_batch, expected_lengths = pad_sequences(seqs, pad_value)
+    expected_batch, expected_lengths = reference_pad_sequences(seqs, pad_value)
     N, T = expected_batch.shape
     where = f" (N={N}, lengths {expected_lengths.tolist()}, pad_value={pad_value})"
     result = call(fn, [s.copy() for s in seqs], pad_value, name="pad_sequences", returns=2)
@@ -86,17 +86,17 @@ def check_pad_sequences(fn, seqs, pad_value):
 # sequence_mask
 # ---------------------------------------------------------------------------------------------
 
-def sequence_mask(lengths, T):
+def reference_sequence_mask(lengths, T):
     """(N, T) bool, True at positions t < lengths[n]."""
     return (torch.arange(T)[None, :] < _lengths_tensor(lengths)[:, None]).numpy()
 
 
 def sequence_mask_mistakes(lengths, T):
-    mask = sequence_mask(lengths, T)
+    mask = reference_sequence_mask(lengths, T)
     return [
         ("the mask is inverted: True must mark the real positions, False the padding.", ~mask),
         ("off by one: position t is real when t < lengths[n] (positions 0 .. lengths[n]-1), "
-         "not t <= lengths[n].", sequence_mask(np.asarray(lengths) + 1, T)),
+         "not t <= lengths[n].", reference_sequence_mask(np.asarray(lengths) + 1, T)),
         ("the real positions are at the end; padding is at the end, so the first lengths[n] "
          "positions are True.", mask[:, ::-1]),
         ("every position is True: use lengths to mark the padding False.", np.ones_like(mask)),
@@ -131,14 +131,14 @@ def check_sequence_mask(fn, lengths, T):
     lengths = np.asarray(lengths, dtype=np.int64)
     where = f" (lengths {lengths.tolist()}, T={T})"
     got = call(fn, lengths.copy(), T, name="sequence_mask")
-    compare_bool("mask" + where, got, sequence_mask(lengths, T), sequence_mask_mistakes(lengths, T), dims="(N, T)")
+    compare_bool("mask" + where, got, reference_sequence_mask(lengths, T), sequence_mask_mistakes(lengths, T), dims="(N, T)")
 
 
 # ---------------------------------------------------------------------------------------------
 # masked_mean
 # ---------------------------------------------------------------------------------------------
 
-def masked_mean(x, lengths):
+def reference_masked_mean(x, lengths):
     """(N, D): the mean of x[n, :lengths[n]] over time, computed with a torch mask."""
     xt = torch.as_tensor(x, dtype=torch.float64)
     T = xt.shape[1]
@@ -149,7 +149,7 @@ def masked_mean(x, lengths):
 def masked_mean_mistakes(x, lengths):
     N, T, D = x.shape
     lengths = np.asarray(lengths)
-    mask = sequence_mask(lengths, T)[:, :, None]
+    mask = reference_sequence_mask(lengths, T)[:, :, None]
     masked_sum = np.where(mask, x, 0).sum(axis=1)
     padding_sum = np.where(mask, 0, x).sum(axis=1)
     mistakes = [
@@ -176,12 +176,12 @@ def check_masked_mean(fn, x, lengths):
     pads = T - np.asarray(lengths)
     padded_rows = pads > 0
     if isinstance(got, np.ndarray) and got.shape == (N, D) and padded_rows.any():
-        padding_mean = np.where(sequence_mask(lengths, T)[:, :, None], 0, x).sum(axis=1)[padded_rows] \
+        padding_mean = np.where(reference_sequence_mask(lengths, T)[:, :, None], 0, x).sum(axis=1)[padded_rows] \
             / pads[padded_rows, None]
         if np.allclose(got[padded_rows], padding_mean, rtol=1e-6, atol=1e-9):
             fail(f"`mean{where}` is wrong: its rows with padding are the mean of the padding positions.\n"
                  f"Hint: the mask is inverted: average the positions where the mask is True, t < lengths[n].")
-    check_close("mean" + where, got, masked_mean(x, lengths), dtype=np.float64, dims="(N, D)",
+    check_close("mean" + where, got, reference_masked_mean(x, lengths), dtype=np.float64, dims="(N, D)",
                 mistakes=masked_mean_mistakes(x, lengths))
 
 

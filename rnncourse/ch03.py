@@ -10,8 +10,10 @@ numpy conventions: row vectors, x: (N, D), h: (N, H), Wx: (D, H), Wh: (H, H), b:
 import numpy as np
 import torch
 
-from rnncourse.checks import (call, check, check_close, check_parameters_like, check_shape,
-                              check_uniform_init, load_state_like, to_torch)
+from rnncourse.checks import (FLOAT32_TOLERANCE, blame_dependencies_first, call, check, check_accuracy, check_close, check_gradients_match_torch,
+                              check_parameters_like, check_shape, check_uniform_init, load_state_like,
+                              random_arrays, sizes, to_torch)
+
 
 def torch_rnn_from_numpy(Wx, Wh, b, nonlinearity="tanh"):
     """A float64 torch.nn.RNN (batch_first) holding the course's row-convention weights.
@@ -29,7 +31,7 @@ def torch_rnn_from_numpy(Wx, Wh, b, nonlinearity="tanh"):
     return rnn
 
 
-def rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh"):
+def reference_rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh"):
     """h: (N, T, H), all hidden states of a tanh RNN over x: (N, T, D) from h0: (N, H)."""
     rnn = torch_rnn_from_numpy(Wx, Wh, b, nonlinearity)
     with torch.no_grad():
@@ -37,12 +39,12 @@ def rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh"):
     return h.numpy()
 
 
-def rnn_step(x, prev_h, Wx, Wh, b):
+def reference_rnn_step_forward(x, prev_h, Wx, Wh, b):
     """next_h: (N, H), one step of the tanh RNN for x: (N, D) and prev_h: (N, H)."""
-    return rnn_forward(x[:, None, :], prev_h, Wx, Wh, b)[:, 0, :]
+    return reference_rnn_forward(x[:, None, :], prev_h, Wx, Wh, b)[:, 0, :]
 
 
-def rnn_step_mistakes(x, prev_h, Wx, Wh, b):
+def rnn_step_forward_mistakes(x, prev_h, Wx, Wh, b):
     """Values of one RNN step as plausible wrong implementations compute it."""
     pre = x @ Wx + prev_h @ Wh + b
     return [
@@ -63,10 +65,10 @@ def rnn_forward_mistakes(x, h0, Wx, Wh, b):
     """Values of the whole forward pass as plausible wrong implementations compute them."""
     T = x.shape[1]
     from_h0 = np.stack([np.tanh(x[:, t] @ Wx + h0 @ Wh + b) for t in range(T)], axis=1)
-    zeros_start = rnn_forward(x, np.zeros_like(h0), Wx, Wh, b)
-    correct = rnn_forward(x, h0, Wx, Wh, b)
+    zeros_start = reference_rnn_forward(x, np.zeros_like(h0), Wx, Wh, b)
+    correct = reference_rnn_forward(x, h0, Wx, Wh, b)
     shifted = np.concatenate([h0[:, None, :], correct[:, :-1]], axis=1)
-    reversed_time = rnn_forward(x[:, ::-1], h0, Wx, Wh, b)
+    reversed_time = reference_rnn_forward(x[:, ::-1], h0, Wx, Wh, b)
     return [
         ("every step starts from h0: feed each step the hidden state of the step before.", from_h0),
         ("h0 is ignored: the first step must start from the given h0, not from zeros.", zeros_start),
@@ -80,6 +82,30 @@ def rnn_forward_mistakes(x, h0, Wx, Wh, b):
     ]
 
 
+def check_rnn_step_forward(fn, N, D, H, seed, scale=1.0):
+    """fn(x (N, D), prev_h (N, H), Wx (D, H), Wh (H, H), b (H,)) -> (next_h, cache) on seeded
+    inputs (entries ~ N(0, scale^2)) equals torch.nn.RNN's step, float64."""
+    x, prev_h, Wx, Wh, b = random_arrays(seed, (N, D), (N, H), (D, H), (H, H), (H,), scale=scale)
+    next_h, _ = call(fn, x, prev_h, Wx, Wh, b, name="rnn_step_forward", returns=2)
+    check_close("next_h" + sizes(N=N, D=D, H=H), next_h, reference_rnn_step_forward(x, prev_h, Wx, Wh, b),
+                dtype=np.float64, dims="(N, H)", mistakes=rnn_step_forward_mistakes(x, prev_h, Wx, Wh, b))
+
+
+def check_rnn_forward(fn, N, T, D, H, seed, scale=1.0, rnn_step_forward=None):
+    """fn(x (N, T, D), h0 (N, H), Wx, Wh, b) -> (h (N, T, H), cache) on seeded inputs equals
+    torch.nn.RNN's states, float64.
+
+    rnn_step_forward: the student's step function, which fn calls; when fn fails, it is tested
+    first (same sizes and seed) and named if it is the one that is wrong.
+    """
+    x, h0, Wx, Wh, b = random_arrays(seed, (N, T, D), (N, H), (D, H), (H, H), (H,), scale=scale)
+    step = rnn_step_forward and (lambda: check_rnn_step_forward(rnn_step_forward, N, D, H, seed, scale))
+    with blame_dependencies_first("rnn_forward", [("rnn_step_forward", "calls", step)]):
+        h, _ = call(fn, x, h0, Wx, Wh, b, name="rnn_forward", returns=2)
+        check_close("h" + sizes(N=N, T=T, D=D, H=H), h, reference_rnn_forward(x, h0, Wx, Wh, b),
+                    dtype=np.float64, dims="(N, T, H)", mistakes=rnn_forward_mistakes(x, h0, Wx, Wh, b))
+
+
 # ---------------------------------------------------------------------------------------------
 # PyTorch exercises: tested through their API against torch.nn.RNN
 # ---------------------------------------------------------------------------------------------
@@ -87,7 +113,7 @@ def rnn_forward_mistakes(x, h0, Wx, Wh, b):
 RNN_PARAMETERS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
 
-def check_rnn_module_parameters(cls, input_size, hidden_size):
+def check_MyRNN_parameters(cls, input_size, hidden_size):
     """cls(input_size, hidden_size) has torch.nn.RNN's parameters, initialised uniformly in ±1/sqrt(H)."""
     name = f"{cls.__name__}({input_size}, {hidden_size})"
     module = call(cls, input_size, hidden_size, name=name)
@@ -95,8 +121,9 @@ def check_rnn_module_parameters(cls, input_size, hidden_size):
     check_uniform_init(name, module, hidden_size)
 
 
-def _rnn_reference_outputs(reference, x, h0):
-    with torch.no_grad():
+def _rnn_reference_outputs(reference, x, h0, no_grad=True):
+    """(output (N, T, H), h_T (N, H)) of the torch.nn.RNN reference on x (N, T, D), h0 (N, H) or None."""
+    with torch.set_grad_enabled(not no_grad):
         output, h_n = reference(x, None if h0 is None else h0[None])
     return output, h_n[0]
 
@@ -128,7 +155,7 @@ def _rnn_mistakes(reference, x, h0, nonlinearity):
     return mistakes
 
 
-def check_rnn_module_matches_torch(cls, N, T, D, H, seed, nonlinearity="tanh", zero_h0=False,
+def check_MyRNN(cls, N, T, D, H, seed, nonlinearity="tanh", zero_h0=False,
                                    gradients=False):
     """cls(D, H[, nonlinearity]) loaded with a torch.nn.RNN's state dict computes what it computes.
 
@@ -148,33 +175,21 @@ def check_rnn_module_matches_torch(cls, N, T, D, H, seed, nonlinearity="tanh", z
     output, h_T = result
     expected_output, expected_h_T = _rnn_reference_outputs(reference, x, h0)
     mistakes = _rnn_mistakes(reference, x, h0, nonlinearity)
-    where = f" (N={N}, T={T}, D={D}, H={H}{', h0=None' if zero_h0 else ''})"
-    check_close("output" + where, output, expected_output, rtol=1e-4, atol=1e-5, dims="(N, T, H)",
+    where = sizes(N=N, T=T, D=D, H=H) + (", h0=None" if zero_h0 else "")
+    check_close("output" + where, output, expected_output, **FLOAT32_TOLERANCE, dims="(N, T, H)",
                 mistakes=[(hint, value[0]) for hint, value in mistakes])
     check(tuple(h_T.shape) != (1, N, H),
           f"h_T has shape {(1, N, H)}: MyRNN returns h_T as (N, H), without torch.nn.RNN's layer axis.")
-    check_close("h_T" + where, h_T, expected_h_T, rtol=1e-4, atol=1e-5, dims="(N, H)",
+    check_close("h_T" + where, h_T, expected_h_T, **FLOAT32_TOLERANCE, dims="(N, H)",
                 mistakes=[("h_T should be the state after the LAST step, output[:, -1].", expected_output[:, 0])]
                 + [(hint, value[1]) for hint, value in mistakes])
     if not gradients:
         return
-    check(output.requires_grad, f"{name}'s output does not require grad: the computation was cut "
-                                f"from autograd (.detach(), .data, numpy or torch.no_grad()?).")
-    weights_out, weights_h = torch.randn(N, T, H), torch.randn(N, H)
-    (output * weights_out).sum().add((h_T * weights_h).sum()).backward()
-    x_grad, h0_grad = x.grad.clone(), h0.grad.clone()
-    x.grad, h0.grad = None, None
-    ref_output, ref_h_n = reference(x, h0[None])
-    (ref_output * weights_out).sum().add((ref_h_n[0] * weights_h).sum()).backward()
-    check_close("the gradient of x", x_grad, x.grad, rtol=1e-4, atol=1e-5)
-    check_close("the gradient of h0", h0_grad, h0.grad, rtol=1e-4, atol=1e-5)
-    own = dict(module.named_parameters())
-    for n, p in reference.named_parameters():
-        check(own[n].grad is not None, f"{name}.{n} got no gradient: is it used in forward?")
-        check_close(f"the gradient of {n}", own[n].grad, p.grad, rtol=1e-4, atol=1e-5)
+    check_gradients_match_torch(name, module, reference, {"x": x, "h0": h0}, (output, h_T),
+                                lambda: _rnn_reference_outputs(reference, x, h0, no_grad=False))
 
 
-def check_identity_init(fn, rnn):
+def check_identity_init_(fn, rnn):
     """fn(rnn) sets weight_hh_l0 = I and both biases to 0 in place, and leaves weight_ih_l0 alone."""
     params = {n: getattr(rnn, n) for n in RNN_PARAMETERS}
     before = {n: p.detach().clone() for n, p in params.items()}
@@ -198,8 +213,18 @@ def check_identity_init(fn, rnn):
                            torch.zeros_like(before["weight_ih_l0"]))])
 
 
-def check_sequence_classifier(cls, input_size, hidden_size, num_classes, N=5, T=8):
-    """cls(D, H, C) maps (N, T, D) to logits (N, C), for any T, using the whole sequence in order."""
+def check_RowByRowClassifier(cls, input_size, hidden_size, num_classes, N=5, T=8, MyRNN=None):
+    """cls(D, H, C) maps (N, T, D) to logits (N, C), for any T, using the whole sequence in order.
+
+    MyRNN: the student's RNN class, which the classifier uses; when the classifier fails, MyRNN's
+    own test runs first and is named if it fails.
+    """
+    rnn = MyRNN and (lambda: check_MyRNN(MyRNN, N, T, input_size, hidden_size, seed=0, zero_h0=True))
+    with blame_dependencies_first(cls.__name__, [("MyRNN", "uses", rnn)]):
+        _check_classifier(cls, input_size, hidden_size, num_classes, N, T)
+
+
+def _check_classifier(cls, input_size, hidden_size, num_classes, N, T):
     name = f"{cls.__name__}({input_size}, {hidden_size}, {num_classes})"
     torch.manual_seed(0)
     model = call(cls, input_size, hidden_size, num_classes, name=name)
@@ -212,7 +237,7 @@ def check_sequence_classifier(cls, input_size, hidden_size, num_classes, N=5, T=
     check(not probabilities_like, f"{name} returns probabilities (rows sum to 1): return the raw scores "
                                   f"(logits); nn.CrossEntropyLoss applies the log-softmax itself.")
     short = call(model, x[:, :3], name=f"{name}.forward")
-    check_shape(f"logits for T=3", short, (N, num_classes), dims="(N, num_classes)")
+    check_shape("logits for T=3", short, (N, num_classes), dims="(N, num_classes)")
     changed_last = x.clone()
     changed_last[:, -1] = torch.rand(N, input_size) + 1
     with torch.no_grad():
@@ -224,7 +249,13 @@ def check_sequence_classifier(cls, input_size, hidden_size, num_classes, N=5, T=
                         f"their order. Feed the rows through MyRNN, one time step per row.")
 
 
-#END
+
+def check_RowByRowClassifier_trained(name, accuracy, threshold, MyRNN=None):
+    """The trained classifier's test accuracy reaches threshold; when it does not, MyRNN's own
+    test (the student's class the classifier uses) runs first and is named if it fails."""
+    rnn = MyRNN and (lambda: check_MyRNN(MyRNN, N=3, T=5, D=8, H=6, seed=0, zero_h0=True))
+    with blame_dependencies_first("RowByRowClassifier", [("MyRNN", "uses", rnn)]):
+        check_accuracy(name, accuracy, threshold, hint=CLASSIFIER_HINT)
 
 
 CLASSIFIER_HINT = ("Check that forward classifies from the last hidden state and returns logits "

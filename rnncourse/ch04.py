@@ -1,5 +1,5 @@
-"""Chapter 04 (backpropagation through time): references for the tests, known mistakes, the
-chapter's character model.
+"""Chapter 04 (backpropagation through time): references for the tests and the known mistakes
+they recognise (the chapter's character model, CharRNN, is in `rnncourse.text`).
 
 The correct gradients come from PyTorch's autograd on the same computation in float64 and from
 finite differences (`checks.numeric_gradient`), never from the reference solutions. Each
@@ -9,23 +9,23 @@ notebook's own forward returned, and is never inspected.
 
 numpy conventions: row vectors, x: (N, D), h: (N, H), Wx: (D, H), Wh: (H, H), b: (H,).
 """
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnncourse import ch03
 from rnncourse.ch03 import torch_rnn_from_numpy
-from rnncourse.checks import (CheckFailure, call, check, check_close, check_gradient, fail,
-                              numeric_gradient, random_arrays, to_torch)
+from rnncourse.text import CharRNN
+from rnncourse.checks import (FLOAT32_TOLERANCE, CheckFailure, blame_dependencies_first, call, check, check_close, check_gradient, fail,
+                              numeric_gradient, random_arrays, sizes, to_torch)
 
 
 # ---------------------------------------------------------------------------------------------
 # numpy: one step backward
 # ---------------------------------------------------------------------------------------------
 
-def rnn_step_gradients(x, prev_h, Wx, Wh, b, dnext_h):
+def reference_rnn_step_backward(x, prev_h, Wx, Wh, b, dnext_h):
     """(dx, dprev_h, dWx, dWh, db) of sum(next_h * dnext_h), by torch autograd in float64."""
     tensors = [to_torch(a, grad=True) for a in (x, prev_h, Wx, Wh, b)]
     tx, th, tWx, tWh, tb = tensors
@@ -76,31 +76,48 @@ def check_rnn_step_backward(step_backward, step_forward, N, D, H, seed, scale=1.
     """step_backward(dnext_h, cache) with the cache of step_forward (the notebook's) matches autograd.
 
     numeric: also compare every gradient with central finite differences.
+    When a gradient is wrong, step_forward's own test runs first (its cache may be the culprit).
     """
+    forward = lambda: ch03.check_rnn_step_forward(step_forward, N, D, H, seed, scale)
+    with blame_dependencies_first("rnn_step_backward", [("rnn_step_forward", "reads the cache of", forward)]):
+        _check_rnn_step_backward(step_backward, step_forward, N, D, H, seed, scale, numeric)
+
+
+def _check_rnn_step_backward(step_backward, step_forward, N, D, H, seed, scale, numeric):
     x, prev_h, Wx, Wh, b, dnext_h = random_arrays(seed, (N, D), (N, H), (D, H), (H, H), (H,), (N, H),
                                                   scale=scale)
-    where = f" (N={N}, D={D}, H={H})"
+    where = sizes(N=N, D=D, H=H)
     _, cache = call(step_forward, x, prev_h, Wx, Wh, b, name="rnn_step_forward", returns=2)
     grads = call(step_backward, dnext_h, cache, name="rnn_step_backward", returns=5)
-    expected = rnn_step_gradients(x, prev_h, Wx, Wh, b, dnext_h)
+    expected = reference_rnn_step_backward(x, prev_h, Wx, Wh, b, dnext_h)
     mistakes = rnn_step_backward_mistakes(x, prev_h, Wx, Wh, b, dnext_h)
-    for name, dims, got, want in zip(STEP_NAMES, STEP_DIMS, grads, expected):
-        check_close(name + where, got, want, dtype=np.float64, dims=dims, rtol=1e-6, atol=1e-9,
-                    mistakes=mistakes[name])
+    _compare_gradients(STEP_NAMES, STEP_DIMS, grads, expected, mistakes, where)
     if numeric:
         arrays = dict(x=x, prev_h=prev_h, Wx=Wx, Wh=Wh, b=b)
         f = lambda: np.tanh(arrays["x"] @ arrays["Wx"] + arrays["prev_h"] @ arrays["Wh"] + arrays["b"])
-        for name, got, key in zip(STEP_NAMES, grads, arrays):
-            check_gradient(f"{name}{where} (against finite differences)", got,
-                           numeric_gradient(f, arrays[key], dnext_h), max_relative_error=1e-6,
-                           mistakes=mistakes[name])
+        _compare_with_finite_differences(STEP_NAMES, grads, arrays, f, dnext_h, mistakes, where)
+
+
+def _compare_gradients(names, dims, grads, expected, mistakes, where):
+    """Each of grads equals its expected value (float64, to 1e-6), naming known mistakes."""
+    for name, shape, got, want in zip(names, dims, grads, expected):
+        check_close(name + where, got, want, dtype=np.float64, dims=shape, rtol=1e-6, atol=1e-9,
+                    mistakes=mistakes[name])
+
+
+def _compare_with_finite_differences(names, grads, arrays, f, dout, mistakes, where):
+    """grads (in the order of arrays, a dict) against central differences of sum(f() * dout)."""
+    for name, got, key in zip(names, grads, arrays):
+        check_gradient(f"{name}{where} (against finite differences)", got,
+                       numeric_gradient(f, arrays[key], dout), max_relative_error=1e-6,
+                       mistakes=mistakes[name])
 
 
 # ---------------------------------------------------------------------------------------------
 # numpy: backward through a whole sequence
 # ---------------------------------------------------------------------------------------------
 
-def rnn_gradients(x, h0, Wx, Wh, b, dh):
+def reference_rnn_backward(x, h0, Wx, Wh, b, dh):
     """(dx, dh0, dWx, dWh, db) of sum(h * dh) for h = the states of a tanh RNN, by torch autograd
     through torch.nn.RNN in float64."""
     rnn = torch_rnn_from_numpy(Wx, Wh, b)
@@ -155,7 +172,7 @@ def rnn_backward_mistakes(x, h0, Wx, Wh, b, dh):
         ("time runs the wrong way: backpropagate from t = T-1 down to 0.",
          _bptt_variant(*args, forward_time=True)),
     ]
-    correct = rnn_gradients(*args)
+    correct = reference_rnn_backward(*args)
     wrong = {name: [] for name in SEQ_NAMES}
     for hint, values in variants:
         for name, value in zip(SEQ_NAMES, values):
@@ -167,18 +184,28 @@ def rnn_backward_mistakes(x, h0, Wx, Wh, b, dh):
     return wrong
 
 
-def check_rnn_backward(backward, forward, N, T, D, H, seed, scale=1.0, numeric=False):
-    """backward(dh, cache) with the cache of forward (the notebook's rnn_forward) matches autograd."""
+def check_rnn_backward(backward, forward, N, T, D, H, seed, scale=1.0, numeric=False,
+                       rnn_step_backward=None, rnn_step_forward=None):
+    """backward(dh, cache) with the cache of forward (the notebook's rnn_forward) matches autograd.
+
+    rnn_step_backward, rnn_step_forward: the student's step functions, which backward calls; when
+    backward fails, the step backward's own test runs first and is named if it fails.
+    """
+    step = rnn_step_backward and rnn_step_forward and (
+        lambda: check_rnn_step_backward(rnn_step_backward, rnn_step_forward, N, D, H, seed, scale))
+    with blame_dependencies_first("rnn_backward", [("rnn_step_backward", "calls", step)]):
+        _check_rnn_backward(backward, forward, N, T, D, H, seed, scale, numeric)
+
+
+def _check_rnn_backward(backward, forward, N, T, D, H, seed, scale, numeric):
     x, h0, Wx, Wh, b, dh = random_arrays(seed, (N, T, D), (N, H), (D, H), (H, H), (H,), (N, T, H),
                                          scale=scale)
-    where = f" (N={N}, T={T}, D={D}, H={H})"
+    where = sizes(N=N, T=T, D=D, H=H)
     _, cache = call(forward, x, h0, Wx, Wh, b, name="rnn_forward", returns=2)
     grads = call(backward, dh, cache, name="rnn_backward", returns=5)
-    expected = rnn_gradients(x, h0, Wx, Wh, b, dh)
+    expected = reference_rnn_backward(x, h0, Wx, Wh, b, dh)
     mistakes = rnn_backward_mistakes(x, h0, Wx, Wh, b, dh)
-    for name, dims, got, want in zip(SEQ_NAMES, SEQ_DIMS, grads, expected):
-        check_close(name + where, got, want, dtype=np.float64, dims=dims, rtol=1e-6, atol=1e-9,
-                    mistakes=mistakes[name])
+    _compare_gradients(SEQ_NAMES, SEQ_DIMS, grads, expected, mistakes, where)
     if numeric:
         arrays = dict(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
 
@@ -189,17 +216,14 @@ def check_rnn_backward(backward, forward, N, T, D, H, seed, scale=1.0, numeric=F
                 states.append(h)
             return np.stack(states, axis=1)
 
-        for name, got, key in zip(SEQ_NAMES, grads, arrays):
-            check_gradient(f"{name}{where} (against finite differences)", got,
-                           numeric_gradient(f, arrays[key], dh), max_relative_error=1e-6,
-                           mistakes=mistakes[name])
+        _compare_with_finite_differences(SEQ_NAMES, grads, arrays, f, dh, mistakes, where)
 
 
 # ---------------------------------------------------------------------------------------------
 # numpy: softmax cross-entropy
 # ---------------------------------------------------------------------------------------------
 
-def cross_entropy_reference(logits, targets):
+def reference_softmax_cross_entropy(logits, targets):
     """(loss, dlogits): mean cross-entropy over all N*T positions and its gradient, by torch."""
     N, T, V = logits.shape
     t = to_torch(logits, grad=True)
@@ -214,15 +238,17 @@ def softmax_cross_entropy_mistakes(logits, targets):
     shifted = logits - logits.max(axis=-1, keepdims=True)
     probs = np.exp(shifted) / np.exp(shifted).sum(axis=-1, keepdims=True)
     onehot = np.eye(V)[targets]
-    loss, dlogits = cross_entropy_reference(logits, targets)
-    wrong_axis = np.exp(logits - logits.max(axis=1, keepdims=True))
-    wrong_axis = wrong_axis / wrong_axis.sum(axis=1, keepdims=True)
+    loss, dlogits = reference_softmax_cross_entropy(logits, targets)
+    with np.errstate(all="ignore"):  # wrong values may overflow; a warning on stderr costs the points
+        wrong_axis = np.exp(logits - logits.max(axis=1, keepdims=True))
+        wrong_axis = wrong_axis / wrong_axis.sum(axis=1, keepdims=True)
+        wrong_axis_loss = -np.mean(np.log(np.take_along_axis(wrong_axis, targets[..., None], axis=-1)))
     loss_mistakes = [
         ("the loss is a sum; take the mean over all N*T positions.", loss * N * T),
         ("the loss is averaged over N only; average over all N*T positions (divide by N*T).", loss * T),
         ("the loss is averaged over T only; average over all N*T positions (divide by N*T).", loss * N),
         ("the softmax is taken over the wrong axis: normalise over the vocabulary, the last axis.",
-         -np.mean(np.log(np.take_along_axis(wrong_axis, targets[..., None], axis=-1)))),
+         wrong_axis_loss),
     ]
     d_mistakes = [
         ("dlogits is not divided by N*T: the loss is a mean, so is its gradient.", dlogits * N * T),
@@ -235,20 +261,28 @@ def softmax_cross_entropy_mistakes(logits, targets):
     return loss_mistakes, d_mistakes
 
 
-def check_softmax_cross_entropy(fn, N, T, V, seed, scale=1.0, offset=0.0):
+def check_softmax_cross_entropy(fn, N, T, V, seed, scale=1.0, offset=0.0, row_offsets=0.0):
     """fn(logits, targets) -> (loss, dlogits) equals torch's mean cross-entropy and its gradient.
 
     offset: added to all logits (large values test numerical stability).
+    row_offsets: each position's V logits shifted by its own uniform value in ±row_offsets (rows
+        of very different scale: only a per-row maximum keeps every row finite).
     """
     rng = np.random.default_rng(seed)
     logits = scale * rng.standard_normal((N, T, V)) + offset
+    logits = logits + rng.uniform(-row_offsets, row_offsets, size=(N, T, 1))
     targets = rng.integers(0, V, size=(N, T))
-    where = f" (N={N}, T={T}, V={V}{', logits around ' + format(offset, 'g') if offset else ''})"
+    where = sizes(N=N, T=T, V=V) + (f", logits around {offset:g}" if offset else "") \
+        + (f", rows shifted by up to ±{row_offsets:g}" if row_offsets else "")
     loss, dlogits = call(fn, logits, targets, name="softmax_cross_entropy", returns=2)
-    want_loss, want_d = cross_entropy_reference(logits, targets)
+    want_loss, want_d = reference_softmax_cross_entropy(logits, targets)
     loss_mistakes, d_mistakes = softmax_cross_entropy_mistakes(logits, targets)
     check(np.ndim(loss) == 0, f"`loss`{where} should be a single number (the mean over N*T); got "
                               f"shape {np.shape(loss)}.")
+    check(not row_offsets or np.isfinite(loss),
+          f"`loss`{where} is {loss}: a row far below the largest logit of the whole array underflows "
+          f"(exp(-2000) = 0, log 0 = -inf). Subtract each row's own maximum, "
+          f"logits.max(axis=-1, keepdims=True), not one maximum over everything.")
     check_close("loss" + where, float(np.asarray(loss, dtype=np.float64)) if np.isfinite(loss) else loss,
                 want_loss, rtol=1e-7, atol=1e-10, mistakes=loss_mistakes)
     check_close("dlogits" + where, dlogits, want_d, dtype=np.float64, dims="(N, T, V)", rtol=1e-6,
@@ -261,7 +295,6 @@ def check_softmax_cross_entropy_numeric(fn, N, T, V, seed):
     logits = rng.standard_normal((N, T, V))
     targets = rng.integers(0, V, size=(N, T))
     _, dlogits = call(fn, logits, targets, name="softmax_cross_entropy", returns=2)
-    want_loss, _ = cross_entropy_reference(logits, targets)
     numeric = numeric_gradient(lambda: fn(logits, targets)[0], logits)
     _, d_mistakes = softmax_cross_entropy_mistakes(logits, targets)
     check_gradient("dlogits (against finite differences of your loss)", dlogits, numeric,
@@ -272,7 +305,7 @@ def check_softmax_cross_entropy_numeric(fn, N, T, V, seed):
 # Truncated BPTT chunks
 # ---------------------------------------------------------------------------------------------
 
-def chunks_reference(ids, seq_length):
+def reference_tbptt_chunks(ids, seq_length):
     """Every full (inputs, targets) pair: inputs = ids[p:p+s], targets = ids[p+1:p+s+1],
     p = 0, s, 2s, ... while p + s + 1 <= L (a short last piece is dropped)."""
     count = (len(ids) - 1) // seq_length
@@ -282,7 +315,7 @@ def chunks_reference(ids, seq_length):
 
 def _chunk_variants(ids, s):
     L = len(ids)
-    full = chunks_reference(ids, s)
+    full = reference_tbptt_chunks(ids, s)
     with_short = list(full)
     p = len(full) * s
     if p + 1 < L:
@@ -308,12 +341,15 @@ def _chunk_variants(ids, s):
 
 
 def _same_chunks(got, expected):
-    try:
-        return len(got) == len(expected) and all(
-            np.array_equal(np.asarray(a), np.asarray(c)) and np.array_equal(np.asarray(b), np.asarray(d))
-            for (a, b), (c, d) in zip(got, expected))
-    except Exception:
+    """True when got is a list of (inputs, targets) pairs equal to expected's, in order."""
+    if len(got) != len(expected):
         return False
+    for pair, (inputs, targets) in zip(got, expected):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            return False  # check_tbptt_chunks names this shape mistake chunk by chunk
+        if not (np.array_equal(np.asarray(pair[0]), inputs) and np.array_equal(np.asarray(pair[1]), targets)):
+            return False
+    return True
 
 
 def check_tbptt_chunks(fn, L, seq_length, seed=None):
@@ -326,7 +362,7 @@ def check_tbptt_chunks(fn, L, seq_length, seed=None):
     got = call(fn, ids, seq_length, name="tbptt_chunks")
     check(isinstance(got, (list, tuple)), f"{where} should return a list of (inputs, targets) pairs; "
                                           f"got {type(got).__name__}.")
-    expected = chunks_reference(ids, seq_length)
+    expected = reference_tbptt_chunks(ids, seq_length)
     if _same_chunks(got, expected):
         return
     for hint, wrong in _chunk_variants(ids, seq_length):
@@ -345,23 +381,6 @@ def check_tbptt_chunks(fn, L, seq_length, seed=None):
 # ---------------------------------------------------------------------------------------------
 # PyTorch: a character model, truncated BPTT and sampling
 # ---------------------------------------------------------------------------------------------
-
-class CharRNN(nn.Module):
-    """A character-level language model: one-hot input, torch.nn.RNN, linear read-out.
-
-    forward(inputs (N, T) long, h (1, N, H) or None) -> (logits (N, T, V), h (1, N, H)).
-    """
-
-    def __init__(self, vocab_size, hidden_size=128):
-        super().__init__()
-        self.vocab_size = vocab_size
-        self.rnn = nn.RNN(vocab_size, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, vocab_size)
-
-    def forward(self, inputs, h=None):
-        output, h = self.rnn(F.one_hot(inputs, self.vocab_size).float(), h)
-        return self.head(output), h
-
 
 DETACH_HINT = ("PyTorch says 'Trying to backward through the graph a second time' when the state "
                "carried into a chunk still holds the graph of the previous chunk, which the previous "
@@ -383,6 +402,10 @@ class SpyCharRNN(CharRNN):
         k = len(self.calls)
         chunk = k % self.n_chunks
         s = self.seq_length
+        check(torch.is_tensor(inputs),
+              f"call {k + 1} of the model got inputs of type {type(inputs).__name__}; the model takes a "
+              f"torch tensor of ids, shape (1, seq_length) (torch.as_tensor(...) if your chunks are "
+              f"numpy arrays).")
         check(tuple(inputs.shape) == (1, s),
               f"call {k + 1} of the model got inputs of shape {tuple(inputs.shape)}; expected (1, {s}): "
               f"one chunk of seq_length ids with a batch axis, inputs[None] or inputs.unsqueeze(0).")
@@ -413,7 +436,7 @@ class SpyCharRNN(CharRNN):
         return logits, h_out
 
 
-def _tbptt_loop(model, ids, seq_length, steps, lr, zero_grad=True, optimizer="adam"):
+def reference_train_tbptt(model, ids, seq_length, steps, lr, zero_grad=True, optimizer="adam"):
     """Truncated BPTT over ids (1-D long), one chunk per step; used to compute what a correct or a
     wrong loop leaves in the parameters."""
     opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
@@ -433,8 +456,18 @@ def _tbptt_loop(model, ids, seq_length, steps, lr, zero_grad=True, optimizer="ad
         h = h.detach()
 
 
-def check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed):
-    """fn(model, ids, seq_length, steps, lr) trains a spy CharRNN by truncated BPTT with Adam."""
+def check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed, tbptt_chunks=None):
+    """fn(model, ids, seq_length, steps, lr) trains a spy CharRNN by truncated BPTT with Adam.
+
+    tbptt_chunks: the student's chunking function, which fn calls; when fn fails, its own test
+    runs first (same length and seq_length) and is named if it fails.
+    """
+    chunks = tbptt_chunks and (lambda: check_tbptt_chunks(tbptt_chunks, L, seq_length, seed=seed))
+    with blame_dependencies_first("train_tbptt", [("tbptt_chunks", "calls", chunks)]):
+        _check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed)
+
+
+def _check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed):
     torch.manual_seed(seed)
     ids = torch.randint(0, V, (L,))
     spy = SpyCharRNN(V, H, ids, seq_length)
@@ -463,7 +496,7 @@ def check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed):
         expected.append(float(F.cross_entropy(logits[0], targets)))
         wrong_targets.append(float(F.cross_entropy(logits[0], inputs[0])))
         summed.append(float(F.cross_entropy(logits[0], targets, reduction="sum")))
-    check_close("the losses " + where, got, np.array(expected), rtol=1e-4, atol=1e-5, mistakes=[
+    check_close("the losses " + where, got, np.array(expected), **FLOAT32_TOLERANCE, mistakes=[
         ("the targets are the inputs: the model must predict the NEXT id, targets = ids[p+1:p+s+1].",
          np.array(wrong_targets)),
         ("the loss is summed over the chunk; use the mean cross-entropy (F.cross_entropy's default).",
@@ -474,7 +507,7 @@ def check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed):
         torch.manual_seed(0)
         twin = CharRNN(V, H)
         twin.load_state_dict(initial)
-        _tbptt_loop(twin, ids, seq_length, steps, lr, **kwargs)
+        reference_train_tbptt(twin, ids, seq_length, steps, lr, **kwargs)
         outcomes[label] = torch.cat([p.detach().reshape(-1) for p in twin.parameters()])
     trained = torch.cat([p.detach().reshape(-1) for p in spy.parameters()])
     check_close("the model's parameters after " + where, trained, outcomes["correct"], rtol=1e-3, atol=1e-5,
@@ -509,14 +542,15 @@ class TableModel(nn.Module):
 
 
 def _as_id_list(value, n, where):
-    if torch.is_tensor(value) or isinstance(value, np.ndarray):
-        value = value.reshape(-1).tolist()
-    check(isinstance(value, (list, tuple)), f"{where} should return a list of ids; got {type(value).__name__}.")
+    """value, which must be a list of n Python ints (the exercise's return type), as a list."""
+    check(isinstance(value, list), f"{where} should return a list of ids; got {type(value).__name__}.")
     check(len(value) == n, f"{where} returned {len(value)} ids; expected n = {n} new ids (not the start ids).")
-    try:
-        return [int(v) for v in value]
-    except (TypeError, ValueError):
-        fail(f"{where} should return integer ids; got {value[:3]}...")
+    wrong = [v for v in value if type(v) is not int]
+    if wrong:
+        fail(f"{where} should return a list of Python ints; it holds {type(wrong[0]).__name__} "
+             f"values ({repr(wrong[0])[:40]}): convert each id with int(...), e.g. "
+             f"int(torch.multinomial(probabilities, 1)).")
+    return value
 
 
 def check_sample_greedy(fn, V, start_ids, n, seed):
@@ -564,6 +598,11 @@ def check_sample_distribution(fn, logits, temperature, n, seed, tolerance=0.03):
     torch.manual_seed(seed)
     got = _as_id_list(call(fn, model, [0], n, temperature, name="sample"), n, where)
     check(all(0 <= i < V for i in got), f"{where} returned ids outside 0..{V - 1}.")
+    torch.manual_seed(seed)
+    again = call(fn, model, [0], n, temperature, name="sample")
+    check(again == got, f"{where} draws other ids when run again after the same torch.manual_seed({seed}): "
+                        f"draw with torch (torch.multinomial), whose random numbers the seed fixes, not "
+                        f"with numpy or Python's random module.")
     frequencies = np.bincount(got, minlength=V) / n
 
     def softmax(z):
@@ -591,48 +630,3 @@ def check_sample_distribution(fn, logits, temperature, n, seed, tolerance=0.03):
         if np.abs(frequencies - wrong).max() <= tolerance:
             fail(f"{message}\nHint: {hint}")
     fail(message)
-
-
-# ---------------------------------------------------------------------------------------------
-# The chapter's character model (not an exercise: the chapter trains with this)
-# ---------------------------------------------------------------------------------------------
-
-def fit_char_model(model, ids, seq_length, batch_size, seconds, lr=3e-3, max_steps=None):
-    """Train a CharRNN on ids (1-D long) by truncated BPTT over batch_size parallel streams.
-
-    The text is cut into batch_size equal streams read side by side; each stream carries its own
-    hidden state from chunk to chunk (detached), for at most `seconds` of wall time.
-    Returns (losses per step, elapsed seconds).
-    """
-    streams = ids[: len(ids) // batch_size * batch_size].reshape(batch_size, -1)
-    n_chunks = (streams.shape[1] - 1) // seq_length
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses, state, start, step = [], None, time.perf_counter(), 0
-    while time.perf_counter() - start < seconds and (max_steps is None or step < max_steps):
-        k = step % n_chunks
-        if k == 0:
-            state = None
-        window = streams[:, k * seq_length: (k + 1) * seq_length + 1]
-        scores, state = model(window[:, :-1], state)
-        loss = F.cross_entropy(scores.reshape(-1, scores.shape[-1]), window[:, 1:].reshape(-1))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        state = state.detach()
-        losses.append(loss.item())
-        step += 1
-    return losses, time.perf_counter() - start
-
-
-@torch.no_grad()
-def generate(model, prompt_ids, n, temperature, seed=0):
-    """n ids drawn from a CharRNN after reading prompt_ids, at the given temperature."""
-    generator = torch.Generator().manual_seed(seed)
-    scores, state = model(torch.as_tensor(prompt_ids)[None], None)
-    out = []
-    for _ in range(n):
-        weights = torch.softmax(scores[0, -1] / temperature, dim=0)
-        token = int(torch.multinomial(weights, 1, generator=generator))
-        out.append(token)
-        scores, state = model(torch.tensor([[token]]), state)
-    return out

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from rnncourse import ch03
-from rnncourse.checks import call, check, check_close, fail, to_torch
+from rnncourse.checks import call, check, check_close, check_new_arrays, fail, to_torch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -35,11 +35,11 @@ def rnn_states(seed, T, H, D=3, scale=1.0):
     b = 0.5 * rng.standard_normal(H)
     x = rng.standard_normal((1, T, D))
     h0 = rng.standard_normal((1, H))
-    h = ch03.rnn_forward(x, h0, Wx, Wh, b)[0]
+    h = ch03.reference_rnn_forward(x, h0, Wx, Wh, b)[0]
     return Wh, h
 
 
-def jacobian_norms(Wh, h):
+def reference_hidden_jacobian_norms(Wh, h):
     """(T,) the spectral norm of d h_{T-1} / d h_t for every t, by autograd through the recurrence.
 
     The pre-activations that produced h are rebuilt as c_k = arctanh(h_k) - h_{k-1} Wh (inputs
@@ -124,7 +124,7 @@ def check_hidden_jacobian_norms(fn, Wh, h, label=""):
     """fn(Wh, h) equals the autograd reference, within a relative 1e-7."""
     got = call(fn, Wh, h, name="hidden_jacobian_norms")
     T, H = h.shape
-    check_close(f"norms{label}", got, jacobian_norms(Wh, h), rtol=1e-7, atol=0.0,
+    check_close(f"norms{label}", got, reference_hidden_jacobian_norms(Wh, h), rtol=1e-7, atol=0.0,
                 dtype=np.float64, dims="(T,)", mistakes=hidden_jacobian_norms_mistakes(Wh, h))
 
 
@@ -132,24 +132,26 @@ def check_hidden_jacobian_norms(fn, Wh, h, label=""):
 # clip_grad_norm and clip_grad_value
 # ---------------------------------------------------------------------------------------------
 
-def torch_clip_grad_norm(grads, max_norm):
-    """(clipped list, total_norm) computed by torch.nn.utils.clip_grad_norm_ in float64."""
+def _parameters_holding(grads):
+    """float64 torch parameters whose .grad are copies of grads (a list of arrays, any shapes)."""
     parameters = []
     for g in grads:
         p = torch.nn.Parameter(torch.zeros(np.shape(g), dtype=torch.float64))
         p.grad = to_torch(g).reshape(np.shape(g))
         parameters.append(p)
+    return parameters
+
+
+def reference_clip_grad_norm(grads, max_norm):
+    """(clipped list, total_norm) computed by torch.nn.utils.clip_grad_norm_ in float64."""
+    parameters = _parameters_holding(grads)
     total = torch.nn.utils.clip_grad_norm_(parameters, max_norm)
     return [p.grad.numpy().copy() for p in parameters], float(total)
 
 
-def torch_clip_grad_value(grads, clip_value):
+def reference_clip_grad_value(grads, clip_value):
     """The clipped list computed by torch.nn.utils.clip_grad_value_ in float64."""
-    parameters = []
-    for g in grads:
-        p = torch.nn.Parameter(torch.zeros(np.shape(g), dtype=torch.float64))
-        p.grad = to_torch(g).reshape(np.shape(g))
-        parameters.append(p)
+    parameters = _parameters_holding(grads)
     torch.nn.utils.clip_grad_value_(parameters, clip_value)
     return [p.grad.numpy().copy() for p in parameters]
 
@@ -180,7 +182,7 @@ def clip_grad_norm_mistakes(grads, max_norm):
     ]
 
 
-def total_norm_mistakes(grads, max_norm):
+def clip_grad_norm_total_mistakes(grads, max_norm):
     """(hint, total_norm) for the usual mistakes in the returned total norm."""
     total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
     factor = min(max_norm / (total + 1e-6), 1.0)
@@ -245,17 +247,39 @@ def _check_unchanged(fn_name, grads, before):
                  f"so that the caller's gradients stay as they were.")
 
 
+def _without_epsilon(grads, clipped, max_norm):
+    """[(hint, clipped)] when the student's arrays are grads scaled by max_norm / total_norm, the
+    factor without torch's 1e-6, however it was written (its rounding differs from ours)."""
+    if not isinstance(clipped, (list, tuple)) or len(clipped) != len(grads) or not all(
+            isinstance(c, np.ndarray) and c.shape == np.shape(g) for c, g in zip(clipped, grads)):
+        return []
+    flat_g = np.concatenate([np.ravel(g) for g in grads])
+    flat_c = np.concatenate([np.ravel(c) for c in clipped]).astype(np.float64)
+    total = float(np.sqrt(flat_g @ flat_g))
+    if total == 0 or total <= max_norm:
+        return []
+    factor = float(flat_c @ flat_g) / total ** 2
+    if not np.isclose(factor, max_norm / total, rtol=1e-12, atol=0):
+        return []
+    return [(f"the epsilon is missing: your arrays are scaled by max_norm / total_norm = {factor:.9g}; torch "
+             f"scales by max_norm / (total_norm + 1e-6) = {max_norm / (total + 1e-6):.9g} (the 1e-6 "
+             f"epsilon guards against dividing by a zero norm).", list(clipped))]
+
+
 def check_clip_grad_norm(fn, grads, max_norm, label=""):
     """fn(grads, max_norm) returns what torch.nn.utils.clip_grad_norm_ computes, as new arrays."""
     before = _snapshot(grads)
     result = call(fn, grads, max_norm, name="clip_grad_norm", returns=2)
     _check_unchanged("clip_grad_norm", grads, before)
     clipped, total_norm = result
-    expected_clipped, expected_total = torch_clip_grad_norm(before, max_norm)
+    check_new_arrays("clip_grad_norm", clipped, grads)
+    expected_clipped, expected_total = reference_clip_grad_norm(before, max_norm)
     check_close(f"total_norm{label}", total_norm, expected_total, rtol=1e-9, atol=1e-12,
-                mistakes=total_norm_mistakes(before, max_norm))
+                mistakes=clip_grad_norm_total_mistakes(before, max_norm))
+    check(isinstance(total_norm, float),
+          f"total_norm{label} should be a Python float (float(...)); got {type(total_norm).__name__}.")
     _check_list(f"clipped{label}", "clip_grad_norm", clipped, before, expected_clipped,
-                clip_grad_norm_mistakes(before, max_norm))
+                _without_epsilon(before, clipped, max_norm) + clip_grad_norm_mistakes(before, max_norm))
 
 
 def check_clip_grad_value(fn, grads, clip_value, label=""):
@@ -263,6 +287,7 @@ def check_clip_grad_value(fn, grads, clip_value, label=""):
     before = _snapshot(grads)
     clipped = call(fn, grads, clip_value, name="clip_grad_value")
     _check_unchanged("clip_grad_value", grads, before)
+    check_new_arrays("clip_grad_value", clipped, grads)
     _check_list(f"clipped{label}", "clip_grad_value", clipped, before,
-                torch_clip_grad_value(before, clip_value), clip_grad_value_mistakes(before, clip_value))
+                reference_clip_grad_value(before, clip_value), clip_grad_value_mistakes(before, clip_value))
 

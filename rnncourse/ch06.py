@@ -12,9 +12,9 @@ Gate order everywhere is PyTorch's: input i, forget f, cell g, output o (H colum
 import numpy as np
 import torch
 
-from rnncourse.checks import (call, check, check_close, check_gradient, check_parameters_like,
-                              check_uniform_init, fail, load_state_like, numeric_gradient,
-                              random_arrays, to_torch)
+from rnncourse.checks import (FLOAT32_TOLERANCE, blame_dependencies_first, call, check, check_close, check_gradient,
+                              check_gradients_match_torch, check_parameters_like, check_uniform_init,
+                              load_state_like, numeric_gradient, random_arrays, sizes, to_torch)
 
 
 def _numpy(t):
@@ -46,7 +46,7 @@ def torch_lstm_from_numpy(Wx, Wh, b):
     return _load_lstm(torch.nn.LSTM(D, H4 // 4, batch_first=True).double(), Wx, Wh, b, "_l0")
 
 
-def lstm_step(x, prev_h, prev_c, Wx, Wh, b):
+def reference_lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     """(next_h, next_c), each (N, H): one LSTM step computed by torch.nn.LSTMCell."""
     cell = torch_lstm_cell_from_numpy(Wx, Wh, b)
     with torch.no_grad():
@@ -54,7 +54,7 @@ def lstm_step(x, prev_h, prev_c, Wx, Wh, b):
     return h.numpy(), c.numpy()
 
 
-def lstm_forward(x, h0, Wx, Wh, b):
+def reference_lstm_forward(x, h0, Wx, Wh, b):
     """h (N, T, H): all hidden states of an LSTM over x (N, T, D) from h0 and c0 = 0."""
     lstm = torch_lstm_from_numpy(Wx, Wh, b)
     with torch.no_grad():
@@ -62,7 +62,7 @@ def lstm_forward(x, h0, Wx, Wh, b):
     return h.numpy()
 
 
-def lstm_step_gradients(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
+def reference_lstm_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
     """(dx, dprev_h, dprev_c, dWx, dWh, db) of sum(next_h * dnext_h + next_c * dnext_c), by autograd."""
     D, H4 = Wx.shape
     cell = torch.nn.LSTMCell(D, H4 // 4).double()
@@ -74,7 +74,7 @@ def lstm_step_gradients(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
     return tuple(_numpy(t.grad) for t in (x_t, h_t, c_t, Wx_t, Wh_t, b_t))
 
 
-def lstm_backward_gradients(x, h0, Wx, Wh, b, dh):
+def reference_lstm_backward(x, h0, Wx, Wh, b, dh):
     """(dx, dh0, dWx, dWh, db) of sum(h * dh) for h = lstm_forward(x, h0, ...), by autograd."""
     D, H4 = Wx.shape
     lstm = torch.nn.LSTM(D, H4 // 4, batch_first=True).double()
@@ -88,12 +88,12 @@ def lstm_backward_gradients(x, h0, Wx, Wh, b, dh):
     return tuple(_numpy(t.grad) for t in (x_t, h0_t, Wx_t, Wh_t, b_t))
 
 
-def lstm_numeric_step_gradients(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
+def numeric_lstm_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
     """The same six gradients by central differences of the torch.nn.LSTMCell forward."""
     arrays = [a.copy() for a in (x, prev_h, prev_c, Wx, Wh, b)]
 
     def f():
-        h, c = lstm_step(*arrays)
+        h, c = reference_lstm_step_forward(*arrays)
         return float(np.sum(h * dnext_h) + np.sum(c * dnext_c))
     return tuple(numeric_gradient(f, a) for a in arrays)
 
@@ -126,7 +126,7 @@ STEP_MISTAKES = [
 ]
 
 
-def lstm_step_mistakes(x, prev_h, prev_c, Wx, Wh, b):
+def lstm_step_forward_mistakes(x, prev_h, prev_c, Wx, Wh, b):
     """(hint, (next_h, next_c)) for the usual mistakes in one LSTM step."""
     args = [to_torch(a) for a in (x, prev_h, prev_c, Wx, Wh, b)]
     out = []
@@ -136,21 +136,27 @@ def lstm_step_mistakes(x, prev_h, prev_c, Wx, Wh, b):
     return out
 
 
-def check_lstm_step(next_h, next_c, x, prev_h, prev_c, Wx, Wh, b, where=""):
-    """Compare a step's (next_h, next_c) with torch.nn.LSTMCell's, naming known mistakes."""
-    expected_h, expected_c = lstm_step(x, prev_h, prev_c, Wx, Wh, b)
-    mistakes = lstm_step_mistakes(x, prev_h, prev_c, Wx, Wh, b)
+def check_lstm_step_forward(fn, N, D, H, seed, scale=1.0):
+    """fn(x (N, D), prev_h (N, H), prev_c (N, H), Wx (D, 4H), Wh (H, 4H), b (4H,)) ->
+    (next_h, next_c, cache) on seeded inputs equals torch.nn.LSTMCell's step, float64."""
+    x, prev_h, prev_c, Wx, Wh, b = random_arrays(seed, (N, D), (N, H), (N, H), (D, 4 * H), (H, 4 * H),
+                                                 (4 * H,), scale=scale)
+    next_h, next_c, _ = call(fn, x, prev_h, prev_c, Wx, Wh, b, name="lstm_step_forward", returns=3)
+    expected_h, expected_c = reference_lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
+    mistakes = lstm_step_forward_mistakes(x, prev_h, prev_c, Wx, Wh, b)
+    swapped = "next_h and next_c are swapped: return (next_h, next_c, cache) in that order."
+    where = sizes(N=N, D=D, H=H)
     check_close("next_c" + where, next_c, expected_c, dtype=np.float64, dims="(N, H)",
                 mistakes=[(hint, c) for hint, (_, c) in mistakes if "tanh is missing" not in hint]
-                + [("next_h and next_c are swapped: return (next_h, next_c, cache) in that order.", expected_h)])
+                + [(swapped, expected_h)])
     check_close("next_h" + where, next_h, expected_h, dtype=np.float64, dims="(N, H)",
-                mistakes=[(hint, h) for hint, (h, _) in mistakes]
-                + [("next_h and next_c are swapped: return (next_h, next_c, cache) in that order.", expected_c)])
+                mistakes=[(hint, h) for hint, (h, _) in mistakes] + [(swapped, expected_c)])
 
 
-def _wrong_forward(x, h0, Wx, Wh, b, every_step_from_h0=False, reset_c=False, reverse=False, **kw):
+def _wrong_forward(x, h0, Wx, Wh, b, every_step_from_h0=False, reset_c=False, reverse=False,
+                   c0_is_h0=False, **kw):
     N, T, _ = x.shape
-    h, c = h0, torch.zeros_like(h0)
+    h, c = h0, (h0 if c0_is_h0 else torch.zeros_like(h0))
     states = []
     for t in range(T):
         xt = x[:, T - 1 - t] if reverse else x[:, t]
@@ -164,14 +170,16 @@ def _wrong_forward(x, h0, Wx, Wh, b, every_step_from_h0=False, reset_c=False, re
 def lstm_forward_mistakes(x, h0, Wx, Wh, b):
     """(hint, h) for the usual mistakes in the forward pass over a sequence."""
     args = [to_torch(a) for a in (x, h0, Wx, Wh, b)]
-    correct = lstm_forward(x, h0, Wx, Wh, b)
+    correct = reference_lstm_forward(x, h0, Wx, Wh, b)
     out = [
         ("every step starts from h0: feed each step the (h, c) of the step before.",
          _numpy(_wrong_forward(*args, every_step_from_h0=True))),
         ("the cell state is not carried: pass next_c of each step as prev_c of the next (c0 = 0 only "
          "at the start).", _numpy(_wrong_forward(*args, reset_c=True))),
+        ("the cell state starts from h0 (c0 = h0): the first step starts from the given h0 and "
+         "c0 = 0, zeros of the same shape (np.zeros_like(h0)).", _numpy(_wrong_forward(*args, c0_is_h0=True))),
         ("h0 is ignored: the first step must start from the given h0 (and c0 = 0).",
-         lstm_forward(x, np.zeros_like(h0), Wx, Wh, b)),
+         reference_lstm_forward(x, np.zeros_like(h0), Wx, Wh, b)),
         ("time runs backwards: process x[:, 0] first.", _numpy(_wrong_forward(*args, reverse=True))),
         ("the states are shifted by one step: h[:, t] is the state after reading x[:, t] "
          "(h0 itself is not part of the output).",
@@ -180,6 +188,20 @@ def lstm_forward_mistakes(x, h0, Wx, Wh, b):
     for hint, kw in STEP_MISTAKES:
         out.append(("in the step: " + hint, _numpy(_wrong_forward(*args, **kw))))
     return out
+
+
+def check_lstm_forward(fn, N, T, D, H, seed, scale=1.0, lstm_step_forward=None):
+    """fn(x (N, T, D), h0 (N, H), Wx (D, 4H), Wh (H, 4H), b (4H,)) -> (h (N, T, H), cache) on seeded
+    inputs equals torch.nn.LSTM's states from h0 and c0 = 0, float64.
+
+    lstm_step_forward: the student's step, which fn calls; tested first when fn fails.
+    """
+    x, h0, Wx, Wh, b = random_arrays(seed, (N, T, D), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,), scale=scale)
+    step = lstm_step_forward and (lambda: check_lstm_step_forward(lstm_step_forward, N, D, H, seed, scale))
+    with blame_dependencies_first("lstm_forward", [("lstm_step_forward", "calls", step)]):
+        h, _ = call(fn, x, h0, Wx, Wh, b, name="lstm_forward", returns=2)
+        check_close("h" + sizes(N=N, T=T, D=D, H=H), h, reference_lstm_forward(x, h0, Wx, Wh, b),
+                    dtype=np.float64, dims="(N, T, H)", mistakes=lstm_forward_mistakes(x, h0, Wx, Wh, b))
 
 
 # backward mistakes ---------------------------------------------------------------------------
@@ -195,7 +217,7 @@ def lstm_step_backward_mistakes(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
         ((h * to_torch(dnext_h)).sum() + (c * to_torch(dnext_c)).sum()).backward()
         return tuple(_numpy(t.grad) for t in ts)
 
-    correct = lstm_step_gradients(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
+    correct = reference_lstm_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
     a = x @ Wx + prev_h @ Wh + b
     H = prev_h.shape[1]
     sig = lambda z: 1 / (1 + np.exp(-z))
@@ -203,8 +225,15 @@ def lstm_step_backward_mistakes(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
     tanh_c = np.tanh(f * prev_c + i * g)
     dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)
     no_f = correct[:2] + (dc,) + correct[3:]
-    only_h = lstm_step_gradients(x, prev_h, prev_c, Wx, Wh, b, dnext_h, np.zeros_like(dnext_c))
+    only_h = reference_lstm_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, np.zeros_like(dnext_c))
+    do = dnext_h * tanh_c
+    di, df, dg = dc * g, dc * prev_c, dc * i
+    sigmoid_for_g = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * g * (1 - g), do * o * (1 - o)], axis=1)
     return [
+        ("the derivative of the cell gate g is the sigmoid's, g * (1 - g); g = tanh(a_g), so its "
+         "derivative is 1 - g**2 (i, f and o use the sigmoid's s * (1 - s)).",
+         (sigmoid_for_g @ Wx.T, sigmoid_for_g @ Wh.T, dc * f, x.T @ sigmoid_for_g, prev_h.T @ sigmoid_for_g,
+          sigmoid_for_g.sum(axis=0))),
         ("the path from dnext_h through tanh(next_c) into the cell state is missing: the gradient of "
          "next_c is dnext_c + dnext_h * o * (1 - tanh(next_c)**2).", grads(detach_tanh_c=True)),
         ("dprev_c is not multiplied by the forget gate: dprev_c = dc * f, where dc is the total "
@@ -213,32 +242,38 @@ def lstm_step_backward_mistakes(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c):
     ]
 
 
-def check_lstm_step_backward(forward, backward, N, D, H, seed, scale=1.0):
-    """backward(dnext_h, dnext_c, cache) with the cache of forward(...) against autograd."""
+def check_lstm_step_backward(backward, forward, N, D, H, seed, scale=1.0, numeric=False):
+    """backward(dnext_h, dnext_c, cache) with the cache of forward(...) against autograd (or, with
+    numeric, against finite differences of torch.nn.LSTMCell's forward). When a gradient is wrong,
+    forward's own test runs first: its cache may be the culprit."""
+    step_forward = lambda: check_lstm_step_forward(forward, N, D, H, seed, scale)
+    with blame_dependencies_first("lstm_step_backward", [("lstm_step_forward", "reads the cache of", step_forward)]):
+        _check_lstm_step_backward(backward, forward, N, D, H, seed, scale, numeric)
+
+
+def check_lstm_step_backward_numeric(backward, forward, N=2, D=3, H=2, seed=0):
+    """The visible gradient check: compare with finite differences of torch.nn.LSTMCell's forward."""
+    check_lstm_step_backward(backward, forward, N, D, H, seed, numeric=True)
+
+
+def _check_lstm_step_backward(backward, forward, N, D, H, seed, scale, numeric):
     x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c = random_arrays(
         seed, (N, D), (N, H), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,), (N, H), (N, H), scale=scale)
     result = call(forward, x, prev_h, prev_c, Wx, Wh, b, name="lstm_step_forward", returns=3)
     grads = call(backward, dnext_h, dnext_c, result[2], name="lstm_step_backward", returns=6)
-    expected = lstm_step_gradients(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
     mistakes = lstm_step_backward_mistakes(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
+    if numeric:
+        expected = numeric_lstm_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
+        for k, name in enumerate(STEP_GRAD_NAMES):
+            check_gradient(name, grads[k], expected[k], max_relative_error=1e-6,
+                           mistakes=[(hint, value[k]) for hint, value in mistakes])
+        return
+    expected = reference_lstm_step_backward(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
     shapes = ("(N, D)", "(N, H)", "(N, H)", "(D, 4H)", "(H, 4H)", "(4H,)")
-    where = f" (N={N}, D={D}, H={H})"
+    where = sizes(N=N, D=D, H=H)
     for k, name in enumerate(STEP_GRAD_NAMES):
         check_close(name + where, grads[k], expected[k], rtol=1e-6, atol=1e-9, dtype=np.float64,
                     dims=shapes[k], mistakes=[(hint, value[k]) for hint, value in mistakes])
-
-
-def check_lstm_step_backward_numeric(forward, backward, N=2, D=3, H=2, seed=0):
-    """The visible gradient check: compare with finite differences of torch.nn.LSTMCell's forward."""
-    x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c = random_arrays(
-        seed, (N, D), (N, H), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,), (N, H), (N, H))
-    result = call(forward, x, prev_h, prev_c, Wx, Wh, b, name="lstm_step_forward", returns=3)
-    grads = call(backward, dnext_h, dnext_c, result[2], name="lstm_step_backward", returns=6)
-    numeric = lstm_numeric_step_gradients(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
-    mistakes = lstm_step_backward_mistakes(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
-    for k, name in enumerate(STEP_GRAD_NAMES):
-        check_gradient(name, grads[k], numeric[k], max_relative_error=1e-6,
-                       mistakes=[(hint, value[k]) for hint, value in mistakes])
 
 
 def _wrong_backward_grads(x, h0, Wx, Wh, b, dh, cut_c=False, cut_h=False):
@@ -270,16 +305,33 @@ def lstm_backward_mistakes(x, h0, Wx, Wh, b, dh):
     ]
 
 
-def check_lstm_backward(forward, backward, N, T, D, H, seed, scale=1.0):
-    """backward(dh, cache) with the cache of forward(x, h0, ...) against autograd through nn.LSTM."""
+def check_lstm_backward(backward, forward, N, T, D, H, seed, scale=1.0, lstm_step_forward=None,
+                        lstm_step_backward=None):
+    """backward(dh, cache) with the cache of forward(x, h0, ...) against autograd through nn.LSTM.
+
+    lstm_step_forward, lstm_step_backward: the student's step functions. When a gradient is wrong,
+    the tests of the functions it relies on run first, in order (the step forward, the forward
+    whose cache backward reads, the step backward it calls), and the first that fails is named.
+    """
+    step_forward = lstm_step_forward and (lambda: check_lstm_step_forward(lstm_step_forward, N, D, H, seed, scale))
+    whole_forward = lambda: check_lstm_forward(forward, N, T, D, H, seed, scale)
+    step_backward = lstm_step_backward and lstm_step_forward and (
+        lambda: check_lstm_step_backward(lstm_step_backward, lstm_step_forward, N, D, H, seed, scale))
+    with blame_dependencies_first("lstm_backward", [("lstm_step_forward", "relies on (through lstm_forward)", step_forward),
+                                                    ("lstm_forward", "reads the cache of", whole_forward),
+                                                    ("lstm_step_backward", "calls", step_backward)]):
+        _check_lstm_backward(backward, forward, N, T, D, H, seed, scale)
+
+
+def _check_lstm_backward(backward, forward, N, T, D, H, seed, scale):
     x, h0, Wx, Wh, b, dh = random_arrays(seed, (N, T, D), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,),
                                          (N, T, H), scale=scale)
     result = call(forward, x, h0, Wx, Wh, b, name="lstm_forward", returns=2)
     grads = call(backward, dh, result[1], name="lstm_backward", returns=5)
-    expected = lstm_backward_gradients(x, h0, Wx, Wh, b, dh)
+    expected = reference_lstm_backward(x, h0, Wx, Wh, b, dh)
     mistakes = lstm_backward_mistakes(x, h0, Wx, Wh, b, dh)
     shapes = ("(N, T, D)", "(N, H)", "(D, 4H)", "(H, 4H)", "(4H,)")
-    where = f" (N={N}, T={T}, D={D}, H={H})"
+    where = sizes(N=N, T=T, D=D, H=H)
     for k, name in enumerate(BACKWARD_GRAD_NAMES):
         check_close(name + where, grads[k], expected[k], rtol=1e-6, atol=1e-9, dtype=np.float64,
                     dims=shapes[k], mistakes=[(hint, value[k]) for hint, value in mistakes])
@@ -289,17 +341,12 @@ def check_lstm_backward(forward, backward, N, T, D, H, seed, scale=1.0):
 # PyTorch exercises: MyLSTM against torch.nn.LSTM, MyGRUCell against torch.nn.GRUCell
 # ---------------------------------------------------------------------------------------------
 
-def check_lstm_module_parameters(cls, input_size, hidden_size):
+def check_MyLSTM_parameters(cls, input_size, hidden_size):
     """cls(D, H) has torch.nn.LSTM's parameter names and shapes, initialised like it."""
     name = f"{cls.__name__}({input_size}, {hidden_size})"
     module = call(cls, input_size, hidden_size, name=name)
     check_parameters_like(name, module, torch.nn.LSTM(input_size, hidden_size, batch_first=True))
     check_uniform_init(name, module, hidden_size)
-
-
-def _permute_gates(w, order, H):
-    chunks = {name: w[k * H:(k + 1) * H] for k, name in enumerate("ifgo")}
-    return torch.cat([chunks[name] for name in order])
 
 
 def _lstm_formula(x, state, p, order="ifgo", g_act=_TANH, h_tanh=True, forget=True, bias_hh=True,
@@ -343,7 +390,13 @@ def _lstm_module_mistakes(reference, x, state):
     return out
 
 
-def check_lstm_module_matches_torch(cls, N, T, D, H, seed, zero_state=False, gradients=False):
+def _lstm_reference_outputs(reference, x, state):
+    """(output (N, T, H), h_T (N, H), c_T (N, H)) of torch.nn.LSTM on x (N, T, D), state (h0, c0) or None."""
+    output, (h_n, c_n) = reference(x, None if state is None else (state[0][None], state[1][None]))
+    return output, h_n[0], c_n[0]
+
+
+def check_MyLSTM(cls, N, T, D, H, seed, zero_state=False, gradients=False):
     """cls(D, H) loaded with a torch.nn.LSTM's state dict computes what it computes.
 
     zero_state: call forward(x) with no state. gradients: also compare all gradients.
@@ -364,43 +417,30 @@ def check_lstm_module_matches_torch(cls, N, T, D, H, seed, zero_state=False, gra
           f"(h_T, c_T).")
     h_T, c_T = last
     with torch.no_grad():
-        ref_out, (ref_h, ref_c) = reference(x, None if state is None else (state[0][None], state[1][None]))
-    ref_h, ref_c = ref_h[0], ref_c[0]
+        ref_out, ref_h, ref_c = _lstm_reference_outputs(reference, x, state)
     mistakes = _lstm_module_mistakes(reference, x, state)
-    where = f" (N={N}, T={T}, D={D}, H={H}{', state=None' if zero_state else ''})"
-    check_close("output" + where, output, ref_out, rtol=1e-4, atol=1e-5, dims="(N, T, H)",
+    where = sizes(N=N, T=T, D=D, H=H) + (", state=None" if zero_state else "")
+    check_close("output" + where, output, ref_out, **FLOAT32_TOLERANCE, dims="(N, T, H)",
                 mistakes=[(hint, v[0]) for hint, v in mistakes])
     for label, got in (("h_T", h_T), ("c_T", c_T)):
         check(tuple(got.shape) != (1, N, H),
               f"{label} has shape {(1, N, H)}: MyLSTM returns h_T and c_T as (N, H), without "
               f"torch.nn.LSTM's layer axis.")
-    check_close("h_T" + where, h_T, ref_h, rtol=1e-4, atol=1e-5, dims="(N, H)",
+    check_close("h_T" + where, h_T, ref_h, **FLOAT32_TOLERANCE, dims="(N, H)",
                 mistakes=[("h_T and c_T are swapped: return (output, (h_T, c_T)).", ref_c),
                           ("h_T should be the state after the LAST step, output[:, -1].", ref_out[:, 0])]
                 + [(hint, v[1]) for hint, v in mistakes])
-    check_close("c_T" + where, c_T, ref_c, rtol=1e-4, atol=1e-5, dims="(N, H)",
+    check_close("c_T" + where, c_T, ref_c, **FLOAT32_TOLERANCE, dims="(N, H)",
                 mistakes=[("h_T and c_T are swapped: return (output, (h_T, c_T)).", ref_h)]
                 + [(hint, v[2]) for hint, v in mistakes])
     if not gradients:
         return
-    check(output.requires_grad, f"{name}'s output does not require grad: the computation was cut "
-                                f"from autograd (.detach(), .data, numpy or torch.no_grad()?).")
-    w_out, w_h, w_c = torch.randn(N, T, H), torch.randn(N, H), torch.randn(N, H)
-    ((output * w_out).sum() + (h_T * w_h).sum() + (c_T * w_c).sum()).backward()
-    got_grads = [x.grad.clone(), state[0].grad.clone(), state[1].grad.clone()]
-    for t in (x, *state):
-        t.grad = None
-    ref_out, (ref_h, ref_c) = reference(x, (state[0][None], state[1][None]))
-    ((ref_out * w_out).sum() + (ref_h[0] * w_h).sum() + (ref_c[0] * w_c).sum()).backward()
-    for label, got, t in zip(("x", "h0", "c0"), got_grads, (x, *state)):
-        check_close(f"the gradient of {label}", got, t.grad, rtol=1e-4, atol=1e-5)
-    own = dict(module.named_parameters())
-    for n, p in reference.named_parameters():
-        check(own[n].grad is not None, f"{name}.{n} got no gradient: is it used in forward?")
-        check_close(f"the gradient of {n}", own[n].grad, p.grad, rtol=1e-4, atol=1e-5)
+    check_gradients_match_torch(
+        name, module, reference, {"x": x, "h0": state[0], "c0": state[1]}, (output, h_T, c_T),
+        lambda: _lstm_reference_outputs(reference, x, state))
 
 
-def check_gru_cell_parameters(cls, input_size, hidden_size):
+def check_MyGRUCell_parameters(cls, input_size, hidden_size):
     """cls(D, H) has torch.nn.GRUCell's parameter names and shapes, initialised like it."""
     name = f"{cls.__name__}({input_size}, {hidden_size})"
     module = call(cls, input_size, hidden_size, name=name)
@@ -426,7 +466,7 @@ def _gru_formula(x, h, p, order="rzn", r_outside=False, swap_z=False, bias_ih=Tr
     return z * n + (1 - z) * h if swap_z else (1 - z) * n + z * h
 
 
-def check_gru_cell_matches_torch(cls, N, D, H, seed, zero_h=False, gradients=False):
+def check_MyGRUCell(cls, N, D, H, seed, zero_h=False, gradients=False):
     """cls(D, H) loaded with a torch.nn.GRUCell's state dict computes what it computes."""
     torch.manual_seed(seed)
     reference = torch.nn.GRUCell(D, H)
@@ -458,20 +498,8 @@ def check_gru_cell_matches_torch(cls, N, D, H, seed, zero_h=False, gradients=Fal
         if h is not None:
             mistakes.append(("the given h is ignored: start from h (zeros only when h is None).",
                              reference(x, torch.zeros(N, H))))
-    where = f" (N={N}, D={D}, H={H}{', h=None' if zero_h else ''})"
-    check_close("h'" + where, got, expected, rtol=1e-4, atol=1e-5, dims="(N, H)", mistakes=mistakes)
+    where = sizes(N=N, D=D, H=H) + (", h=None" if zero_h else "")
+    check_close("h'" + where, got, expected, **FLOAT32_TOLERANCE, dims="(N, H)", mistakes=mistakes)
     if not gradients:
         return
-    check(got.requires_grad, f"{name}'s output does not require grad: the computation was cut "
-                             f"from autograd (.detach(), .data, numpy or torch.no_grad()?).")
-    w = torch.randn(N, H)
-    (got * w).sum().backward()
-    got_grads = [x.grad.clone(), h.grad.clone()]
-    x.grad, h.grad = None, None
-    (reference(x, h) * w).sum().backward()
-    for label, g, t in zip(("x", "h"), got_grads, (x, h)):
-        check_close(f"the gradient of {label}", g, t.grad, rtol=1e-4, atol=1e-5)
-    own = dict(module.named_parameters())
-    for n, p in reference.named_parameters():
-        check(own[n].grad is not None, f"{name}.{n} got no gradient: is it used in forward?")
-        check_close(f"the gradient of {n}", own[n].grad, p.grad, rtol=1e-4, atol=1e-5)
+    check_gradients_match_torch(name, module, reference, {"x": x, "h": h}, (got,), lambda: (reference(x, h),))

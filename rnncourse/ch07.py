@@ -1,5 +1,5 @@
-"""Chapter 07 (attention): references for the tests, the known mistakes they recognise, and the
-toy sequence-to-sequence task that the chapter and the exercise train on.
+"""Chapter 07 (attention): references for the tests and the known mistakes they recognise (the
+toy sequence-to-sequence task that the chapter and the exercise train on is in `rnncourse.seq2seq`).
 
 The correct values come from PyTorch (`torch.softmax`, `torch.nn.functional.scaled_dot_product_attention`,
 float64 tensor arithmetic), never from the reference solutions. Each `*_mistakes` function
@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnncourse.checks import call, check, check_close, check_shape, fail, to_torch
+from rnncourse.checks import blame_dependencies_first, call, check, check_close, check_shape, fail, sizes, to_torch
+from rnncourse.seq2seq import VOCAB, Encoder, accuracy_by_length, train_seq2seq
 
 
 def _np_softmax(x, axis):
@@ -29,7 +30,7 @@ def _np_softmax(x, axis):
 # softmax
 # ---------------------------------------------------------------------------------------------
 
-def softmax(x, axis=-1):
+def reference_softmax(x, axis=-1):
     """torch.softmax in float64."""
     return torch.softmax(to_torch(x), dim=axis).numpy()
 
@@ -39,7 +40,7 @@ def softmax_mistakes(x, axis=-1):
     for other in range(x.ndim):
         if other != axis % x.ndim:
             wrong.append((f"the softmax is taken over axis {other}; it must normalise along "
-                          f"axis={axis} (the values along that axis sum to 1).", softmax(x, other)))
+                          f"axis={axis} (the values along that axis sum to 1).", reference_softmax(x, other)))
     with np.errstate(all="ignore"):
         e = np.exp(x)
         wrong.append(("the values are normalised over the whole array, not along `axis`: "
@@ -51,17 +52,25 @@ def softmax_mistakes(x, axis=-1):
     return wrong
 
 
-def check_softmax(fn, shape, axis=-1, seed=0, scale=1.0, shift=0.0):
-    """fn(x, axis) equals torch.softmax on seeded random x (entries ~ shift + N(0, scale^2))."""
-    x = np.random.default_rng(seed).standard_normal(shape) * scale + shift
+def check_softmax(fn, shape, axis=-1, seed=0, scale=1.0, shift=0.0, row_offsets=0.0):
+    """fn(x, axis) equals torch.softmax on seeded random x (entries ~ shift + N(0, scale^2)).
+
+    row_offsets: each slice along `axis` shifted by its own uniform value in ±row_offsets (slices
+        of very different scale: a maximum over the whole array would underflow the low ones).
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * scale + shift
+    x = x + rng.uniform(-row_offsets, row_offsets, size=np.shape(np.max(x, axis=axis, keepdims=True)))
     name = f"softmax(x {shape}, axis={axis})"
     got = call(fn, x, axis=axis, name=name)
-    expected = softmax(x, axis)
+    expected = reference_softmax(x, axis)
     if isinstance(got, np.ndarray) and got.shape == expected.shape and np.issubdtype(got.dtype, np.number) \
             and not np.all(np.isfinite(got)):
         fail(f"{name} returned NaN or inf for inputs as large as {np.abs(x).max():.3g}: exp overflows "
-             f"in float64 beyond about 709. Subtract the maximum along the axis first "
-             f"(softmax(x) = softmax(x - max(x)), the max subtraction keeps every exp <= 1).")
+             f"in float64 beyond about 709, and underflows to 0 below about -745. Subtract the maximum "
+             f"along the axis first, np.max(x, axis=axis, keepdims=True), one per slice "
+             f"(softmax(x) = softmax(x - max(x)), the max subtraction keeps every exp <= 1 and the "
+             f"largest = 1; one maximum over the whole array leaves slices far below it at 0/0).")
     check_close(f"softmax(x, axis={axis}) for x of shape {shape}", got, expected, rtol=1e-6, atol=1e-10,
                 dtype=np.float64, mistakes=softmax_mistakes(x, axis))
 
@@ -74,10 +83,10 @@ def _check_mask_direction(weights, mask, label):
     w = np.where(np.isfinite(weights), weights, 0.0)
     total = np.abs(w).sum()
     if total > 0 and np.abs(w[~mask]).sum() > 0.6 * total:
-        fail(f"`weights` {label}: the mask is inverted: True means 'may attend'; the positions where "
+        fail(f"`weights`{label}: the mask is inverted: True means 'may attend'; the positions where "
              f"mask is False must get weight 0 (most of your weight is on them).")
     if not np.all(np.isfinite(weights)):
-        fail(f"`weights` {label} contains NaN or inf: exp overflowed, or a row had no allowed position "
+        fail(f"`weights`{label} contains NaN or inf: exp overflowed, or a row had no allowed position "
              f"(0/0). Subtract each row's maximum before the exponential, and check the mask's "
              f"direction: True means 'may attend'.")
 
@@ -100,7 +109,7 @@ def attention_inputs(seed, N, Tq, Tk, d, dv, masked=False, scale=1.0):
     return q, k, v, mask
 
 
-def scaled_dot_product_attention(q, k, v, mask=None):
+def reference_scaled_dot_product_attention(q, k, v, mask=None):
     """(out, weights) with out from torch's own SDPA and weights from float64 torch arithmetic."""
     tq, tk, tv = to_torch(q), to_torch(k), to_torch(v)
     tmask = None if mask is None else torch.from_numpy(np.asarray(mask, dtype=bool))
@@ -145,30 +154,39 @@ def scaled_dot_product_attention_mistakes(q, k, v, mask=None):
     return wrong
 
 
-def check_scaled_dot_product_attention(fn, N, Tq, Tk, d, dv, seed=0, masked=False, scale=1.0):
-    """fn(q, k, v, mask) equals torch's SDPA (out) and a float64 softmax of the scores (weights)."""
+def check_scaled_dot_product_attention(fn, N, Tq, Tk, d, dv, seed=0, masked=False, scale=1.0, softmax=None):
+    """fn(q, k, v, mask) equals torch's SDPA (out) and a float64 softmax of the scores (weights).
+
+    softmax: the student's softmax, which fn calls; tested first when fn fails.
+    """
+    own = softmax and (lambda: check_softmax(softmax, (N, Tq, Tk), axis=-1, seed=seed, scale=scale))
+    with blame_dependencies_first("scaled_dot_product_attention", [("softmax", "calls", own)]):
+        _check_scaled_dot_product_attention(fn, N, Tq, Tk, d, dv, seed, masked, scale)
+
+
+def _check_scaled_dot_product_attention(fn, N, Tq, Tk, d, dv, seed, masked, scale):
     q, k, v, mask = attention_inputs(seed, N, Tq, Tk, d, dv, masked, scale)
-    where = f"(N={N}, Tq={Tq}, Tk={Tk}, d={d}, dv={dv}{', with a mask' if masked else ''}" \
-            f"{f', inputs scaled by {scale:g}' if scale != 1 else ''})"
+    where = sizes(N=N, Tq=Tq, Tk=Tk, d=d, dv=dv) + (", with a mask" if masked else "") \
+        + (f", inputs scaled by {scale:g}" if scale != 1 else "")
     name = "scaled_dot_product_attention"
     result = call(fn, q, k, v, mask, name=name, returns=2)
     out, weights = result
-    expected_out, expected_weights = scaled_dot_product_attention(q, k, v, mask)
+    expected_out, expected_weights = reference_scaled_dot_product_attention(q, k, v, mask)
     mistakes = scaled_dot_product_attention_mistakes(q, k, v, mask)
     if isinstance(weights, np.ndarray) and weights.shape == (N, Tk, Tq) and Tk != Tq:
-        fail(f"`weights` {where} has shape {weights.shape}, the transpose of (N, Tq, Tk) = {(N, Tq, Tk)}: "
+        fail(f"`weights`{where} has shape {weights.shape}, the transpose of (N, Tq, Tk) = {(N, Tq, Tk)}: "
              f"row i of weights[n] holds query i's weights over the Tk keys.")
     _check_mask_direction(weights, mask, where)
     for label, got, expected, dims, index in (("weights", weights, expected_weights, "(N, Tq, Tk)", 1),
                                               ("out", out, expected_out, "(N, Tq, dv)", 0)):
         if isinstance(got, np.ndarray) and got.shape == expected.shape and not np.all(np.isfinite(got)):
-            fail(f"`{label}` {where} contains NaN or inf: exp overflowed or a row was 0/0. Subtract each "
+            fail(f"`{label}`{where} contains NaN or inf: exp overflowed or a row was 0/0. Subtract each "
                  f"row's maximum score before the exponential (and keep at least one allowed position).")
         extra = []
         if label == "weights" and Tq == Tk:
             extra = [("the weights are transposed: weights[n, i, j] is query i's weight on key j, "
                       "and each row (not column) sums to 1.", np.swapaxes(expected_weights, 1, 2))]
-        check_close(f"{label} {where}", got, expected, rtol=1e-6, atol=1e-9, dtype=np.float64, dims=dims,
+        check_close(f"{label}{where}", got, expected, rtol=1e-6, atol=1e-9, dtype=np.float64, dims=dims,
                     mistakes=extra + [(hint, value[index]) for hint, value in mistakes])
 
 
@@ -177,6 +195,8 @@ def check_scaled_dot_product_attention(fn, N, Tq, Tk, d, dv, seed=0, masked=Fals
 # ---------------------------------------------------------------------------------------------
 
 def additive_inputs(seed, N, T, H, A, masked=False):
+    """Seeded query (N, H), keys (N, T, H), Wq (H, A), Wk (H, A), v (A,) and a mask (N, T) or None:
+    masked=True gives padding masks (prefixes), masked="scattered" masks allowing any positions."""
     rng = np.random.default_rng(seed)
     query = rng.standard_normal((N, H))
     keys = rng.standard_normal((N, T, H))
@@ -184,14 +204,17 @@ def additive_inputs(seed, N, T, H, A, masked=False):
     Wk = rng.standard_normal((H, A)) / np.sqrt(H)
     v = rng.standard_normal(A)
     mask = None
-    if masked:  # padding: each row allows a prefix of length >= 1
+    if masked == "scattered":  # any positions, at least one per row: not a prefix
+        mask = rng.random((N, T)) < 0.5
+        mask[np.arange(N), rng.integers(0, T, size=N)] = True
+    elif masked:  # padding: each row allows a prefix of length >= 1
         lengths = rng.integers(1, T + 1, size=N)
         lengths[0] = max(1, T - 1)
         mask = np.arange(T)[None, :] < lengths[:, None]
     return query, keys, Wq, Wk, v, mask
 
 
-def additive_attention(query, keys, Wq, Wk, v, mask=None):
+def reference_additive_attention(query, keys, Wq, Wk, v, mask=None):
     """(context, weights) computed with float64 torch tensors."""
     tq, tk, tWq, tWk, tv = map(to_torch, (query, keys, Wq, Wk, v))
     scores = torch.tanh((tq @ tWq)[:, None, :] + tk @ tWk) @ tv
@@ -230,146 +253,36 @@ def additive_attention_mistakes(query, keys, Wq, Wk, v, mask=None):
              finish(good, keep=np.ones_like(allowed))),
             ("the mask is applied after the softmax: the remaining weights no longer sum to 1.",
              (lambda w: (np.einsum("nt,nth->nh", w, keys), w))(_np_softmax(good, 1) * allowed)),
+            ("the mask is read as a prefix length (mask.sum()); use it position by position: every "
+             "position where mask is False gets weight 0, wherever it is.",
+             finish(good, keep=np.arange(keys.shape[1])[None, :] < allowed.sum(axis=1, keepdims=True))),
         ]
     return wrong
 
 
-def check_additive_attention(fn, N, T, H, A, seed=0, masked=False):
+def check_additive_attention(fn, N, T, H, A, seed=0, masked=False, softmax=None):
+    """fn(query, keys, Wq, Wk, v, mask) equals float64 torch arithmetic (context and weights).
+
+    softmax: the student's softmax, which fn calls; tested first when fn fails.
+    """
+    own = softmax and (lambda: check_softmax(softmax, (N, T), axis=1, seed=seed))
+    with blame_dependencies_first("additive_attention", [("softmax", "calls", own)]):
+        _check_additive_attention(fn, N, T, H, A, seed, masked)
+
+
+def _check_additive_attention(fn, N, T, H, A, seed, masked):
     query, keys, Wq, Wk, v, mask = additive_inputs(seed, N, T, H, A, masked)
-    where = f"(N={N}, T={T}, H={H}, A={A}{', with a mask' if masked else ''})"
+    where = sizes(N=N, T=T, H=H, A=A) + (", with a mask" if masked else "") \
+        + (" that is not a prefix" if masked == "scattered" else "")
     result = call(fn, query, keys, Wq, Wk, v, mask, name="additive_attention", returns=2)
     context, weights = result
-    expected_context, expected_weights = additive_attention(query, keys, Wq, Wk, v, mask)
+    expected_context, expected_weights = reference_additive_attention(query, keys, Wq, Wk, v, mask)
     mistakes = additive_attention_mistakes(query, keys, Wq, Wk, v, mask)
     _check_mask_direction(weights, mask, where)
     for label, got, expected, dims, index in (("weights", weights, expected_weights, "(N, T)", 1),
                                               ("context", context, expected_context, "(N, H)", 0)):
-        check_close(f"{label} {where}", got, expected, rtol=1e-6, atol=1e-9, dtype=np.float64, dims=dims,
+        check_close(f"{label}{where}", got, expected, rtol=1e-6, atol=1e-9, dtype=np.float64, dims=dims,
                     mistakes=[(hint, value[index]) for hint, value in mistakes])
-
-
-# ---------------------------------------------------------------------------------------------
-# The toy task: reverse a sequence of digits
-# ---------------------------------------------------------------------------------------------
-
-PAD, BOS = 10, 11
-VOCAB = 12  # digits 0-9, padding, begin-of-sequence
-
-
-def reversal_data(n, min_len, max_len, seed):
-    """n examples of the reversal task, with lengths uniform in [min_len, max_len].
-
-    Returns a dict of tensors: src (n, S) long, the digits padded with PAD; src_mask (n, S) bool,
-    True on real digits; targets (n, S) long, each sequence reversed (PAD after its end);
-    targets_in (n, S) long, the decoder's input under teacher forcing: BOS then targets[:, :-1];
-    lengths (n,) long. S = max_len.
-    """
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(min_len, max_len + 1, size=n)
-    src = np.full((n, max_len), PAD)
-    targets = np.full((n, max_len), PAD)
-    for i, length in enumerate(lengths):
-        digits = rng.integers(0, 10, size=length)
-        src[i, :length] = digits
-        targets[i, :length] = digits[::-1]
-    targets_in = np.concatenate([np.full((n, 1), BOS), targets[:, :-1]], axis=1)
-    as_long = lambda a: torch.from_numpy(a).long()
-    return dict(src=as_long(src), src_mask=torch.from_numpy(src != PAD), targets=as_long(targets),
-                targets_in=as_long(targets_in), lengths=torch.from_numpy(lengths).long())
-
-
-class Encoder(nn.Module):
-    """Embedding and a one-layer bidirectional GRU (as in Bahdanau et al. 2015), hidden_size // 2
-    units per direction. forward(src (N, S) long, src_mask (N, S) bool) returns
-    (encoder_outputs (N, S, H), h (N, H)): at each position the forward and backward states side
-    by side (zeros at padded positions), and the two directions' final states side by side (the
-    forward one after the last real digit, the backward one after the first). Padding is never
-    read (packed sequences)."""
-
-    def __init__(self, vocab_size, hidden_size):
-        super().__init__()
-        assert hidden_size % 2 == 0, "hidden_size must be even (two directions)"
-        self.embedding = nn.Embedding(vocab_size, hidden_size)
-        self.gru = nn.GRU(hidden_size, hidden_size // 2, batch_first=True, bidirectional=True)
-
-    def forward(self, src, src_mask):
-        lengths = src_mask.long().sum(1)
-        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(src), lengths, batch_first=True,
-                                                   enforce_sorted=False)
-        outputs, h_n = self.gru(packed)
-        outputs, _ = nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True, total_length=src.shape[1])
-        return outputs, torch.cat([h_n[0], h_n[1]], dim=1)
-
-
-class PlainDecoder(nn.Module):
-    """The decoder WITHOUT attention: a GRU started from the encoder's last state, which is all
-    it knows about the input. Same contract as the exercise's AttentionDecoder; its `attention`
-    output is None."""
-
-    def __init__(self, vocab_size, hidden_size):
-        super().__init__()
-        self.embedding = nn.Embedding(vocab_size, hidden_size)
-        self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
-        self.out = nn.Linear(hidden_size, vocab_size)
-
-    def forward(self, encoder_outputs, h0, targets_in, src_mask=None):
-        states, _ = self.gru(self.embedding(targets_in), h0[None])
-        return self.out(states), None
-
-
-def train_seq2seq(encoder, decoder, steps=400, batch_size=64, lr=1e-2, min_len=2, max_len=12, seed=0,
-                  time_limit=None):
-    """Adam with cross-entropy on the reversal task, teacher forcing, a fresh batch every step
-    (padding positions are not counted in the loss). Returns the list of losses.
-    time_limit: stop early after this many seconds (None: run all steps)."""
-    torch.manual_seed(seed)
-    parameters = list(encoder.parameters()) + list(decoder.parameters())
-    optimizer = torch.optim.Adam(parameters, lr=lr)
-    loss_fn = nn.CrossEntropyLoss(ignore_index=PAD)
-    losses, start = [], time.perf_counter()
-    encoder.train(), decoder.train()
-    for step in range(steps):
-        batch = reversal_data(batch_size, min_len, max_len, seed=seed * 100_003 + step)
-        encoder_outputs, h = encoder(batch["src"], batch["src_mask"])
-        logits, _ = decoder(encoder_outputs, h, batch["targets_in"], batch["src_mask"])
-        loss = loss_fn(logits.reshape(-1, logits.shape[-1]), batch["targets"].reshape(-1))
-        optimizer.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
-        losses.append(loss.item())
-        if time_limit is not None and time.perf_counter() - start > time_limit:
-            break
-    return losses
-
-
-@torch.no_grad()
-def greedy_decode(encoder, decoder, src, src_mask):
-    """Greedy decoding: feed the decoder its own previous prediction, one step at a time (by
-    calling its teacher-forced forward on the growing prefix). Returns (predictions (N, S) long,
-    attention (N, S, S) or None) for the S = src.shape[1] output steps."""
-    encoder.eval(), decoder.eval()
-    encoder_outputs, h = encoder(src, src_mask)
-    N, S = src.shape
-    prefix = torch.full((N, 1), BOS, dtype=torch.long)
-    for t in range(S):
-        logits, attention = decoder(encoder_outputs, h, prefix, src_mask)
-        prefix = torch.cat([prefix, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
-    return prefix[:, 1:], attention
-
-
-def accuracy_by_length(encoder, decoder, min_len=2, max_len=12, per_length=200, seed=12345):
-    """{length: fraction of held-out sequences of that length reversed exactly (greedy decoding)}
-    and the token accuracy over all of them."""
-    result, right, total = {}, 0, 0
-    for length in range(min_len, max_len + 1):
-        batch = reversal_data(per_length, length, length, seed=seed + length)
-        batch = {k: (v[:, :max(length, 1)] if v.ndim == 2 else v) for k, v in batch.items()}
-        predictions, _ = greedy_decode(encoder, decoder, batch["src"], batch["src_mask"])
-        correct = predictions == batch["targets"]
-        result[length] = float(correct.all(1).float().mean())
-        right, total = right + int(correct.sum()), total + correct.numel()
-    return result, right / total
 
 
 class BahdanauDecoder(nn.Module):
@@ -430,7 +343,7 @@ def _run_decoder(model, name, encoder_outputs, h0, targets_in, mask):
     return call(model, encoder_outputs, h0, targets_in, mask, name=f"{name}.forward", returns=2)
 
 
-def check_attention_decoder(cls, V=12, H=8, N=3, S=5, T=4, seed=0, masked=True, gradients=True):
+def check_AttentionDecoder(cls, V=12, H=8, N=3, S=5, T=4, seed=0, masked=True, gradients=True):
     """cls(V, H).forward(encoder_outputs (N, S, H), h0 (N, H), targets_in (N, T), src_mask (N, S))
     returns (logits (N, T, V), attention (N, T, S)) with attention rows that sum to 1 and give
     masked positions no weight, causal in targets_in (teacher forcing), and trainable."""
@@ -442,10 +355,21 @@ def check_attention_decoder(cls, V=12, H=8, N=3, S=5, T=4, seed=0, masked=True, 
     check(parameters, f"{name} has no parameters: create its layers (nn.Embedding, nn.Linear, "
                       f"nn.GRUCell, ...) in __init__ and assign them as attributes.")
     encoder_outputs, h0, targets_in, mask = decoder_inputs(seed, N, S, T, H, V, masked)
-    where = f" (N={N}, S={S}, T={T}, H={H}, V={V}{', src_mask=None' if mask is None else ''})"
+    where = sizes(N=N, S=S, T=T, H=H, V=V) + (", src_mask=None" if mask is None else "")
     encoder_outputs.requires_grad_(gradients)
     h0.requires_grad_(gradients)
     logits, attention = _run_decoder(model, name, encoder_outputs, h0, targets_in, mask)
+    _check_decoder_outputs(name, logits, attention, (N, T, S, V), where)
+    _check_attention_weights(name, attention.detach(), mask, where)
+    if gradients and S > 1:  # with one source position the weights are 1 whatever the scores
+        _check_decoder_gradients(name, parameters, logits, encoder_outputs, h0, seed, where)
+    with torch.no_grad():
+        _check_decoder_reads_its_inputs(name, model, encoder_outputs, h0, targets_in, mask, V, where)
+
+
+def _check_decoder_outputs(name, logits, attention, shape, where):
+    """Two tensors, logits (N, T, V) that are not probabilities and attention (N, T, S)."""
+    N, T, S, V = shape
     check(isinstance(logits, torch.Tensor) and isinstance(attention, torch.Tensor),
           f"{name}.forward should return two tensors (logits, attention); got "
           f"{type(logits).__name__}, {type(attention).__name__}.")
@@ -454,7 +378,15 @@ def check_attention_decoder(cls, V=12, H=8, N=3, S=5, T=4, seed=0, masked=True, 
         fail(f"`attention`{where} has shape {(N, S, T)}, the transpose of (N, T, S) = {(N, T, S)}: "
              f"stack the weights of the T decoder steps along axis 1 (torch.stack(..., dim=1)).")
     check_shape("attention" + where, attention, (N, T, S), dims="(N, T, S)")
-    a = attention.detach()
+    with torch.no_grad():
+        probabilities = bool((logits >= 0).all()) and torch.allclose(logits.sum(-1), torch.ones(N, T), atol=1e-4)
+    check(not probabilities, f"{name} returns probabilities (they sum to 1): return the raw scores (logits); "
+                             f"the cross-entropy loss applies the log-softmax itself.")
+
+
+def _check_attention_weights(name, a, mask, where):
+    """a: the attention (N, T, S), detached. Finite, each row sums to 1, no weight on padding."""
+    N, T, S = a.shape
     if not bool(torch.isfinite(a).all()):
         fail(f"`attention`{where} contains NaN or inf. A softmax over a row whose positions are all "
              f"masked gives 0/0: is the mask inverted (True = real position, may attend)?")
@@ -482,56 +414,59 @@ def check_attention_decoder(cls, V=12, H=8, N=3, S=5, T=4, seed=0, masked=True, 
                     if inverted else
                     "set their scores to -inf before the softmax (masked_fill(~src_mask, -inf)), so "
                     "that they get weight 0 and the other weights still sum to 1."))
-    with torch.no_grad():
-        probabilities = bool((logits >= 0).all()) and torch.allclose(logits.sum(-1), torch.ones(N, T), atol=1e-4)
-    check(not probabilities, f"{name} returns probabilities (they sum to 1): return the raw scores (logits); "
-                             f"the cross-entropy loss applies the log-softmax itself.")
-    if gradients and S > 1:  # with one source position the weights are 1 whatever the scores
-        check(logits.requires_grad, f"{name}'s logits do not require grad: the computation was cut from "
-                                    f"autograd (.detach(), .data, numpy or torch.no_grad()?).")
-        g = torch.Generator().manual_seed(seed + 1)
-        (logits * torch.randn(logits.shape, generator=g)).sum().backward()
-        for n, p in parameters:
-            if p.grad is None or not bool(p.grad.abs().sum() > 0):
-                fail(f"{name}.{n} gets no gradient from the logits{where}: it is not used, or only in a "
-                     f"part of the computation that does not reach the logits (e.g. attention weights "
-                     f"that are computed but not used to build the context).")
-        for label, tensor in (("encoder_outputs", encoder_outputs), ("h0", h0)):
-            check(tensor.grad is not None and bool(tensor.grad.abs().sum() > 0),
-                  f"no gradient reaches {label} from {name}'s logits{where}: the encoder could not be trained.")
-    # teacher forcing: step t sees targets_in[:, :t+1] only, and does see targets_in[:, t]
-    with torch.no_grad():
-        base, _ = model(encoder_outputs, h0, targets_in, mask)
-        if T > 1:
-            later = targets_in.clone()
-            later[:, 1:] = (later[:, 1:] + 1) % V
-            changed, _ = model(encoder_outputs, h0, later, mask)
-            check(torch.allclose(changed[:, 0], base[:, 0], atol=1e-5),
-                  f"{name}'s logits at step 0 change when targets_in[:, 1:] changes{where}: step t may only "
-                  f"read targets_in[:, :t+1] (the token fed at step t is targets_in[:, t]; it predicts the "
-                  f"next one). Do not look ahead.")
-        now = targets_in.clone()
-        now[:, 0] = (now[:, 0] + 1) % V
-        changed, _ = model(encoder_outputs, h0, now, mask)
-        check(not torch.allclose(changed[:, 0], base[:, 0], atol=1e-6),
-              f"{name}'s logits at step 0 ignore targets_in[:, 0]{where}: feed the embedding of "
-              f"targets_in[:, t] into the decoder at step t (teacher forcing).")
-        other = encoder_outputs + torch.randn(encoder_outputs.shape, generator=torch.Generator().manual_seed(7))
-        if mask is not None:
-            other = torch.where(mask[:, :, None], encoder_outputs, other)
-            changed, _ = model(other, h0, targets_in, mask)
-            check(torch.allclose(changed, base, atol=1e-5),
-                  f"{name}'s logits change when the encoder outputs at PADDED positions change{where}: "
-                  f"padded positions must not contribute to the context (weight 0 after the softmax).")
-        real = encoder_outputs.clone()
-        real[0] = real[0] * 2 + 1
-        changed, _ = model(real, h0, targets_in, mask)
-        check(not torch.allclose(changed[0], base[0], atol=1e-6),
-              f"{name}'s logits do not depend on the encoder outputs{where}: the context vector "
-              f"(the attention-weighted sum of encoder_outputs) must feed the decoder.")
-        other_h0, _ = model(encoder_outputs, h0 + 1, targets_in, mask)
-        check(not torch.allclose(other_h0[:, 0], base[:, 0], atol=1e-6),
-              f"{name}'s logits do not depend on h0{where}: the decoder starts from the state h0.")
+
+
+def _check_decoder_gradients(name, parameters, logits, encoder_outputs, h0, seed, where):
+    """Every parameter, the encoder outputs and h0 get a gradient from the logits."""
+    check(logits.requires_grad, f"{name}'s logits do not require grad: the computation was cut from "
+                                f"autograd (.detach(), .data, numpy or torch.no_grad()?).")
+    g = torch.Generator().manual_seed(seed + 1)
+    (logits * torch.randn(logits.shape, generator=g)).sum().backward()
+    for n, p in parameters:
+        if p.grad is None or not bool(p.grad.abs().sum() > 0):
+            fail(f"{name}.{n} gets no gradient from the logits{where}: it is not used, or only in a "
+                 f"part of the computation that does not reach the logits (e.g. attention weights "
+                 f"that are computed but not used to build the context).")
+    for label, tensor in (("encoder_outputs", encoder_outputs), ("h0", h0)):
+        check(tensor.grad is not None and bool(tensor.grad.abs().sum() > 0),
+              f"no gradient reaches {label} from {name}'s logits{where}: the encoder could not be trained.")
+
+
+def _check_decoder_reads_its_inputs(name, model, encoder_outputs, h0, targets_in, mask, V, where):
+    """Teacher forcing (step t reads targets_in[:, :t+1] only), padding ignored, and the logits
+    depend on the encoder outputs and on h0."""
+    T = targets_in.shape[1]
+    base, _ = model(encoder_outputs, h0, targets_in, mask)
+    if T > 1:
+        later = targets_in.clone()
+        later[:, 1:] = (later[:, 1:] + 1) % V
+        changed, _ = model(encoder_outputs, h0, later, mask)
+        check(torch.allclose(changed[:, 0], base[:, 0], atol=1e-5),
+              f"{name}'s logits at step 0 change when targets_in[:, 1:] changes{where}: step t may only "
+              f"read targets_in[:, :t+1] (the token fed at step t is targets_in[:, t]; it predicts the "
+              f"next one). Do not look ahead.")
+    now = targets_in.clone()
+    now[:, 0] = (now[:, 0] + 1) % V
+    changed, _ = model(encoder_outputs, h0, now, mask)
+    check(not torch.allclose(changed[:, 0], base[:, 0], atol=1e-6),
+          f"{name}'s logits at step 0 ignore targets_in[:, 0]{where}: feed the embedding of "
+          f"targets_in[:, t] into the decoder at step t (teacher forcing).")
+    other = encoder_outputs + torch.randn(encoder_outputs.shape, generator=torch.Generator().manual_seed(7))
+    if mask is not None:
+        other = torch.where(mask[:, :, None], encoder_outputs, other)
+        changed, _ = model(other, h0, targets_in, mask)
+        check(torch.allclose(changed, base, atol=1e-5),
+              f"{name}'s logits change when the encoder outputs at PADDED positions change{where}: "
+              f"padded positions must not contribute to the context (weight 0 after the softmax).")
+    real = encoder_outputs.clone()
+    real[0] = real[0] * 2 + 1
+    changed, _ = model(real, h0, targets_in, mask)
+    check(not torch.allclose(changed[0], base[0], atol=1e-6),
+          f"{name}'s logits do not depend on the encoder outputs{where}: the context vector "
+          f"(the attention-weighted sum of encoder_outputs) must feed the decoder.")
+    other_h0, _ = model(encoder_outputs, h0 + 1, targets_in, mask)
+    check(not torch.allclose(other_h0[:, 0], base[:, 0], atol=1e-6),
+          f"{name}'s logits do not depend on h0{where}: the decoder starts from the state h0.")
 
 
 TRAIN_STEPS, TRAIN_MAX_LEN, TRAIN_HIDDEN = 120, 7, 64

@@ -8,6 +8,8 @@ The reference values come from independent oracles (PyTorch modules and autograd
 differences), kept with each chapter's known mistakes in `rnncourse.chNN`, never from the
 reference solutions. This module holds what every chapter shares.
 """
+import contextlib
+import os
 import traceback
 import warnings
 
@@ -39,9 +41,20 @@ def check(condition, message):
         fail(message)
 
 
+# A float32 module compared with torch's float32 one: the same maths summed in another order
+# differs by a few float32 ulps, so relative 1e-4 with an absolute floor for values near 0.
+FLOAT32_TOLERANCE = dict(rtol=1e-4, atol=1e-5)
+
+
 # ---------------------------------------------------------------------------------------------
 # Test inputs
 # ---------------------------------------------------------------------------------------------
+
+def sizes(**named):
+    """How a test names its sizes after an output's name: `dx, with N=3 D=4 H=5` (not in
+    parentheses, where `dx (N=3, D=4, H=5)` would read like a shape)."""
+    return ", with " + " ".join(f"{k}={v}" for k, v in named.items())
+
 
 def random_arrays(seed, *shapes, scale=1.0):
     """Seeded float64 arrays of the given shapes, entries ~ N(0, scale^2)."""
@@ -85,13 +98,33 @@ def _same(a, b):
     return torch.equal(a.detach(), b) or bool(torch.isnan(b).all())
 
 
+COURSE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _in_library(filename):
+    return "site-packages" in filename or "/lib/python" in filename
+
+
+def _in_course(filename):
+    return os.path.dirname(os.path.abspath(filename)) == COURSE_DIR
+
+
 def _student_frame(exc):
-    """The innermost traceback line that is not in this module or in a library."""
+    """The innermost traceback line that is in neither the course's package nor a library."""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename != __file__ and "site-packages" not in frame.filename \
-                and "/lib/python" not in frame.filename:
+        if not _in_course(frame.filename) and not _in_library(frame.filename):
             return frame
     return None
+
+
+def _raised_in_course(exc):
+    """True when the innermost frame outside the libraries is the course's own code (a model or a
+    spy the test handed to the student's function): then the student passed it something it
+    could not use, and that line is ours, not theirs."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if not _in_library(frame.filename):
+            return _in_course(frame.filename)
+    return False
 
 
 def _exception_hint(exc):
@@ -132,6 +165,12 @@ def call(fn, *args, name=None, returns=None, **kwargs):
     except Exception as exc:  # the student's error, reported with where it happened
         where = _student_frame(exc)
         place = f"\n  at line {where.lineno} of your code: {where.line}" if where and where.line else ""
+        if _raised_in_course(exc):
+            call_site = f" (called at line {where.lineno} of your code: {where.line})" if where and where.line else ""
+            fail(f"{name}({described}) passed the course's code something it cannot use{call_site}: "
+                 f"{type(exc).__name__}: {exc}\nHint: check the types and shapes of what your code "
+                 f"passes on (a numpy array where a torch tensor is expected, a list for an array, "
+                 f"a missing batch axis).")
         hint = _exception_hint(exc)
         fail(f"{name}({described}) raised {type(exc).__name__}: {exc}{place}"
              + (f"\n{hint}" if hint else ""))
@@ -145,6 +184,51 @@ def call(fn, *args, name=None, returns=None, **kwargs):
               f"{name} should return a tuple of {returns} values; it returned "
               f"{_describe(result) if not isinstance(result, tuple) else f'a tuple of {len(result)}'}.")
     return result
+
+
+def check_new_arrays(name, outputs, inputs):
+    """Fail when an output is (or shares memory with) one of the input arrays: the exercise asks
+    for new arrays, and a caller that changes the result would change its own inputs too.
+
+    outputs, inputs: arrays or tensors, or lists/tuples of them (nested)."""
+    def arrays(value):
+        if isinstance(value, (list, tuple)):
+            return [a for v in value for a in arrays(v)]
+        return [value] if isinstance(value, np.ndarray) else []
+    given = arrays(inputs)
+    for k, out in enumerate(arrays(outputs)):
+        for i, a in enumerate(given):
+            if np.shares_memory(out, a):
+                fail(f"{name} returns one of its inputs (output array {k} is input array {i}, or a view "
+                     f"of it): return new arrays (e.g. `g * 1.0` or `g.copy()` when nothing changes), "
+                     f"so that changing the result cannot change the caller's arrays.")
+
+
+@contextlib.contextmanager
+def blame_dependencies_first(tested, dependencies):
+    """When a check inside the block fails, first run the tests of the functions `tested` relies on,
+    and name the first that fails instead of blaming `tested`.
+
+    tested: the name of the function under test, e.g. "lstm_backward".
+    dependencies: (name, relation, run) triples in the order to try: name of the student's other
+        function, how `tested` uses it ("calls", "reads the cache of"), and a function of no
+        arguments that runs that function's own check (raising CheckFailure), or None to skip it
+        (the test was not given that function).
+    """
+    try:
+        yield
+    except CheckFailure:
+        for name, relation, run in dependencies:
+            if run is None:
+                continue
+            try:
+                run()
+            except CheckFailure as own:
+                raise CheckFailure(
+                    f"`{name}`, which your `{tested}` {relation}, fails its own test: fix it first, then "
+                    f"run this test again (`{tested}` may well be right).\nThe test of `{name}` says: {own}"
+                ) from None
+        raise
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,6 +247,12 @@ def _kind(value):
     if isinstance(value, np.ndarray):
         return "array"
     return "scalar" if np.ndim(value) == 0 and isinstance(value, (int, float, np.number)) else "other"
+
+
+def _label(name):
+    """`dx`, with N=3 D=4 H=5 for the name "dx, with N=3 D=4 H=5": the code in backticks only."""
+    head, sep, rest = name.partition(", with ")
+    return f"`{head}`{sep}{rest}" if sep else f"`{name}`"
 
 
 def _close(got, expected, rtol, atol):
@@ -204,9 +294,9 @@ def check_close(name, got, expected, *, rtol=1e-5, atol=1e-8, mistakes=(), dtype
     kind_got, kind_expected = _kind(got), _kind(expected)
     if kind_expected in ("array", "tensor") and kind_got != kind_expected:
         want = "a numpy array" if kind_expected == "array" else "a torch tensor"
-        fail(f"`{name}` should be {want}; got {type(got).__name__} ({_describe(got)}).")
+        fail(f"{_label(name)} should be {want}; got {type(got).__name__} ({_describe(got)}).")
     if kind_expected == "scalar" and kind_got not in ("scalar", "array", "tensor"):
-        fail(f"`{name}` should be a number; got {type(got).__name__} ({_describe(got)}).")
+        fail(f"{_label(name)} should be a number; got {type(got).__name__} ({_describe(got)}).")
     g, e = _as_numpy(got), _as_numpy(expected)
     if kind_expected == "scalar" and g.size == 1:
         g = g.reshape(())
@@ -215,24 +305,24 @@ def check_close(name, got, expected, *, rtol=1e-5, atol=1e-8, mistakes=(), dtype
         hint = ""
         if sorted(g.shape) == sorted(e.shape):
             hint = "\nHint: the same sizes in another order: an axis is swapped or a weight transposed."
-        fail(f"`{name}` has shape {tuple(g.shape)} but should have shape {tuple(e.shape)}{label}.{hint}")
+        fail(f"{_label(name)} has shape {tuple(g.shape)} but should have shape {tuple(e.shape)}{label}.{hint}")
     if dtype is not None and g.dtype != np.dtype(dtype):
-        fail(f"`{name}` has dtype {g.dtype} but should be {np.dtype(dtype)}; keep float64 "
+        fail(f"{_label(name)} has dtype {g.dtype} but should be {np.dtype(dtype)}; keep float64 "
              f"throughout (do not create arrays with dtype=np.float32 or convert).")
     if not np.issubdtype(g.dtype, np.number) and g.dtype != bool:
-        fail(f"`{name}` should hold numbers; got dtype {g.dtype}.")
+        fail(f"{_label(name)} should hold numbers; got dtype {g.dtype}.")
     if g.dtype == bool or e.dtype == bool:
         if not np.array_equal(g, e):
             wrong = np.argwhere(g != e)
             index = tuple(int(i) for i in wrong[0])
-            fail(f"`{name}` differs at {len(wrong)} of {e.size} positions; first at index {index}: "
+            fail(f"{_label(name)} differs at {len(wrong)} of {e.size} positions; first at index {index}: "
                  f"got {g[index]}, expected {e[index]}.")
         return
     g, e = g.astype(np.float64), e.astype(np.float64)
     bad = ~np.isfinite(g) & np.isfinite(e)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        fail(f"`{name}` contains {int(bad.sum())} NaN or inf values (first at index {index}) where "
+        fail(f"{_label(name)} contains {int(bad.sum())} NaN or inf values (first at index {index}) where "
              f"the expected values are finite. Look for overflow (exp of a large number) or 0/0.")
     if _close(g, e, rtol, atol):
         return
@@ -242,7 +332,7 @@ def check_close(name, got, expected, *, rtol=1e-5, atol=1e-8, mistakes=(), dtype
     worst = tuple(int(i) for i in worst)
     mismatched = int(np.sum(~(error <= atol + rtol * np.abs(e))))
     at = f" at index {worst}" if e.ndim else ""
-    message = (f"`{name}` is wrong: {mismatched} of {e.size} values differ. Largest error{at}: "
+    message = (f"{_label(name)} is wrong: {mismatched} of {e.size} values differ. Largest error{at}: "
                f"got {g[worst]:.6g}, expected {e[worst]:.6g} (abs error {error[worst]:.3g}, "
                f"relative error {relative_error(g, e):.3g}).")
     for hint, wrong_value in mistakes:
@@ -256,10 +346,10 @@ def check_close(name, got, expected, *, rtol=1e-5, atol=1e-8, mistakes=(), dtype
 def check_shape(name, got, shape, dims=None):
     """Check an array's or tensor's shape only."""
     kind = _kind(got)
-    check(kind in ("array", "tensor"), f"`{name}` should be an array or tensor; got {type(got).__name__}.")
+    check(kind in ("array", "tensor"), f"{_label(name)} should be an array or tensor; got {type(got).__name__}.")
     actual = tuple(got.shape)
     label = f" {dims}" if dims else ""
-    check(actual == tuple(shape), f"`{name}` has shape {actual} but should have shape {tuple(shape)}{label}.")
+    check(actual == tuple(shape), f"{_label(name)} has shape {actual} but should have shape {tuple(shape)}{label}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,16 +397,28 @@ def check_gradient(name, got, numeric, *, max_relative_error=1e-6, mistakes=()):
 
 def check_uniform_init(name, module, hidden_size):
     """Every parameter of module is trainable and starts uniform in ±1/sqrt(hidden_size), as
-    PyTorch initialises its recurrent layers."""
+    PyTorch initialises its recurrent layers: within the bounds, both signs, and spread over the
+    whole interval (the standard deviation of U(-a, a) is a/sqrt(3))."""
     bound = 1 / hidden_size ** 0.5
     for n, p in module.named_parameters():
         check(p.requires_grad, f"{name}.{n} does not require grad: it could not be trained.")
-        values = p.detach()
+        values = p.detach().double()
         check(bool(torch.isfinite(values).all()) and float(values.abs().max()) <= bound + 1e-6,
               f"{name}.{n} should start uniform in [-1/sqrt(H), 1/sqrt(H)] = ±{bound:.3f}, like "
               f"PyTorch's; its largest magnitude is {float(values.abs().max()):.3g}.")
         check(p.numel() < 2 or float(values.std()) > 0,
               f"{name}.{n} starts with all entries equal; initialise it randomly (uniform_).")
+        if p.numel() < 16:  # too few draws to judge a distribution
+            continue
+        check(float(values.min()) < 0 < float(values.max()),
+              f"{name}.{n} starts with entries of one sign only (from {float(values.min()):.3g} to "
+              f"{float(values.max()):.3g}); draw from the whole interval [-1/sqrt(H), 1/sqrt(H)], "
+              f"uniform_(-bound, bound).")
+        spread = float(values.std()) / (bound / 3 ** 0.5)
+        check(0.6 < spread < 1.4,
+              f"{name}.{n} starts with standard deviation {float(values.std()):.3g}, but uniform values "
+              f"in ±{bound:.3f} have about {bound / 3 ** 0.5:.3g}: draw uniformly from the whole "
+              f"interval (uniform_(-1/sqrt(H), 1/sqrt(H))), not a normal or a narrower range.")
 
 
 def check_parameters_like(name, module, reference):
@@ -344,6 +446,35 @@ def load_state_like(name, module, reference):
         module.load_state_dict(reference.state_dict())
     except Exception as exc:
         fail(f"a torch.nn.{type(reference).__name__} state dict does not load into {name}: {exc}")
+
+
+def check_gradients_match_torch(name, module, reference, inputs, outputs, reference_outputs):
+    """After one backward pass, the gradients of the inputs and of every parameter of module equal
+    those of reference (a torch.nn module loaded with the same state dict).
+
+    inputs: {label: leaf tensor with requires_grad}, the tensors both modules were called with.
+    outputs: the tensors module returned (e.g. output (N, T, H) and h_T (N, H)).
+    reference_outputs: a function of no arguments returning reference's matching tensors.
+    The loss is sum(output * random weights) over all outputs, the same for both.
+    """
+    check(all(o.requires_grad for o in outputs),
+          f"{name}'s output does not require grad: the computation was cut from autograd "
+          f"(.detach(), .data, numpy or torch.no_grad()?).")
+    weights = [torch.randn(o.shape) for o in outputs]
+    sum((o * w).sum() for o, w in zip(outputs, weights)).backward()
+    got = {}
+    for label, tensor in inputs.items():
+        check(tensor.grad is not None, f"no gradient reaches {label} from {name}'s outputs: is {label} "
+                                       f"used in forward?")
+        got[label] = tensor.grad.clone()
+        tensor.grad = None
+    sum((o * w).sum() for o, w in zip(reference_outputs(), weights)).backward()
+    for label, tensor in inputs.items():
+        check_close(f"the gradient of {label}", got[label], tensor.grad, **FLOAT32_TOLERANCE)
+    own = dict(module.named_parameters())
+    for n, p in reference.named_parameters():
+        check(own[n].grad is not None, f"{name}.{n} got no gradient: is it used in forward?")
+        check_close(f"the gradient of {n}", own[n].grad, p.grad, **FLOAT32_TOLERANCE)
 
 
 def check_accuracy(name, accuracy, threshold, hint=""):

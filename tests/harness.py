@@ -17,11 +17,13 @@ matplotlib.use("Agg")  # notebooks may plot; no display here
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cells(nb, replace=None, stop_after_tests_of=None):
+def run_cells(nb, replace=None, stop_after_tests_of=None, errors=None):
     """Execute nb's code cells in one fresh namespace.
 
     replace: {grade_id: new source} applied to the cells with that grade_id.
     stop_after_tests_of: an exercise's grade_id; the cells after its last test cell are skipped.
+    errors: a list, if given, to which (grade_id or cell number, message) is appended for every
+        cell that is not a graded test and raised (a broken demo or setup cell).
     Returns {grade_id: (points_awarded, max_points, message)} for graded cells, where message is
     the text of the exception the cell raised ("" when it passed).
     """
@@ -33,7 +35,7 @@ def run_cells(nb, replace=None, stop_after_tests_of=None):
         prefix = f"test_{stop_after_tests_of}"
         last = max(i for i, c in enumerate(cells) if nbgrader_meta(c).get("grade_id", "").startswith(prefix))
         cells = cells[:last + 1]
-    for cell in cells:
+    for number, cell in enumerate(cells):
         meta = nbgrader_meta(cell)
         text = replace.get(meta.get("grade_id"), source(cell))
         message = ""
@@ -42,6 +44,8 @@ def run_cells(nb, replace=None, stop_after_tests_of=None):
                 exec(compile(text, f"<cell {meta.get('grade_id', '')}>", "exec"), namespace)
         except Exception as exc:  # a failing cell is an outcome, not a harness error
             message = f"{type(exc).__name__}: {exc}" or traceback.format_exc()
+        if message and not meta.get("grade") and errors is not None:
+            errors.append((meta.get("grade_id", number), message))
         if meta.get("grade"):
             points = float(meta.get("points", 0))
             results[meta["grade_id"]] = (0.0 if message else points, points, message)

@@ -50,3 +50,12 @@ MUTANTS = [
          source=FORWARD.format(steps="range(T - 1)",
                                body="prev_h, _ = rnn_step_forward(x[:, t], prev_h, Wx, Wh, b); h[:, t] = prev_h")),
 ]
+
+# A wrong answer to one exercise that another exercise uses: the test of `tested` must name the
+# function at fault (`culprit`), not blame `tested` (tests/test_mutants.py).
+ATTRIBUTIONS = [
+    dict(grade_id="rnn_step_forward", name="no bias", tested="rnn_forward",
+         source=STEP.format(expr="np.tanh(x @ Wx + prev_h @ Wh)")),
+    dict(grade_id="rnn_step_forward", name="Wh transposed", tested="rnn_forward",
+         source=STEP.format(expr="np.tanh(x @ Wx + prev_h @ Wh.T + b)")),
+]

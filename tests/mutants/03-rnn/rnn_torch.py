@@ -90,4 +90,16 @@ MUTANTS = [
          source=CLASSIFIER.format(logits="h_T")),
     dict(grade_id="RowByRowClassifier", name="order ignored: mean over rows", expect="ignores",
          source=CLASSIFIER.format(logits="self.head(images.mean(1) @ torch.ones(images.shape[2], self.head.in_features))")),
+    # initialisation as specified: the distribution, not only the bounds
+    dict(grade_id="MyRNN", name="init of one sign", expect="one sign only",
+         source=myrnn(extra_init="self.weight_hh_l0.data.uniform_(0, k)")),
+    dict(grade_id="MyRNN", name="init normal and narrow", expect="standard deviation",
+         source=myrnn(extra_init="self.weight_hh_l0.data.normal_(0, 0.01)")),
+]
+
+# A wrong answer to one exercise that another exercise uses: the test of `tested` must name the
+# function at fault (`culprit`), not blame `tested` (tests/test_mutants.py).
+ATTRIBUTIONS = [
+    dict(grade_id="MyRNN", name="h_T is the first state", tested="RowByRowClassifier",
+         source=myrnn(last="outputs[0]")),
 ]

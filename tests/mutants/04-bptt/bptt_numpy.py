@@ -90,4 +90,16 @@ MUTANTS = [
          source=loss(grad_div="1")),
     dict(grade_id="softmax_cross_entropy", name="unstable softmax", expect="NaN or inf",
          source=loss(shift="z = logits")),
+    # rows of very different scale: a global max is not a per-row max
+    dict(grade_id="softmax_cross_entropy", name="global max", expect="each row's own maximum",
+         source=loss(shift="z = logits - logits.max()")),
+]
+
+# A wrong answer to one exercise that another exercise uses: the test of `tested` must name the
+# function at fault (`culprit`), not blame `tested` (tests/test_mutants.py).
+ATTRIBUTIONS = [
+    dict(grade_id="rnn_step_backward", name="db a mean", tested="rnn_backward",
+         source=step(db="da.mean(axis=0)")),
+    dict(grade_id="rnn_step_backward", name="no tanh derivative", tested="rnn_backward",
+         source=step(da="dnext_h")),
 ]

@@ -95,4 +95,18 @@ MUTANTS = [
          source=sample(scores="logits[0, 0] / temperature")),
     dict(grade_id="sample", name="state not carried", expect="carry h",
          source=sample(state="None")),
+    # the spec's return types and reproducibility under torch.manual_seed
+    dict(grade_id="sample", name="numpy ints", expect="Python ints",
+         source=sample(draw="i = np.int64(int(torch.multinomial(p, 1)))")),
+    dict(grade_id="sample", name="tensor ids", expect="Python ints",
+         source=sample(draw="i = torch.multinomial(p, 1)[0]", feed="int(i)")),
+    dict(grade_id="sample", name="numpy sampling", expect="torch.manual_seed",
+         source=sample(draw="i = int(np.random.choice(len(p), p=p.double().numpy() / float(p.double().sum())))")),
+]
+
+# A wrong answer to one exercise that another exercise uses: the test of `tested` must name the
+# function at fault (`culprit`), not blame `tested` (tests/test_mutants.py).
+ATTRIBUTIONS = [
+    dict(grade_id="tbptt_chunks", name="targets not shifted", tested="train_tbptt",
+         source=chunks(targets="ids[p:p + seq_length]")),
 ]

@@ -99,4 +99,12 @@ MUTANTS = [
          source=VALUE.format(body="for g in grads:\n        np.clip(g, -clip_value, clip_value, out=g)\n    clipped = grads")),
     dict(grade_id="clip_grad_value", name="returns one array", expect="should return a list",
          source=VALUE.format(body="clipped = np.clip(np.concatenate([g.ravel() for g in grads]), -clip_value, clip_value)")),
+    # "returns new arrays": an answer that hands back its inputs loses points
+    dict(grade_id="clip_grad_norm", name="returns the inputs when not clipping", expect="returns one of its inputs",
+         source=NORM.format(total=TOTAL,
+                            body="clipped = [g * (max_norm / (total_norm + 1e-6)) for g in grads] if total_norm > max_norm else grads")),
+    dict(grade_id="clip_grad_value", name="returns arrays with nothing to clip as they are", expect="returns one of its inputs",
+         source=VALUE.format(body="clipped = [g if np.abs(g).max() <= clip_value else np.clip(g, -clip_value, clip_value) for g in grads]")),
 ]
+
+

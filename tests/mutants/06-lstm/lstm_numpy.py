@@ -107,7 +107,7 @@ MUTANTS = [
          source=step_backward(dprev_c="dc")),
     dict(grade_id="lstm_step_backward", name="dnext_c ignored", expect="dnext_c is ignored",
          source=step_backward(dc="dnext_h * o * (1 - tanh_c ** 2)")),
-    dict(grade_id="lstm_step_backward", name="sigmoid derivative for g", expect="is wrong",
+    dict(grade_id="lstm_step_backward", name="sigmoid derivative for g", expect="derivative of the cell gate g",
          source=step_backward(dg_act="dg * g * (1 - g)")),
     dict(grade_id="lstm_step_backward", name="db not summed over the batch", expect="should have shape (8,)",
          source=step_backward(db="da")),
@@ -120,4 +120,22 @@ MUTANTS = [
          source=backward(accumulate="dWx, dWh, db = dWx_t, dWh_t, db_t")),
     dict(grade_id="lstm_backward", name="forward in time", expect="is wrong",
          source=backward(steps="range(T)")),
+    dict(grade_id="lstm_forward", name="c0 = h0", expect="c0 = h0",
+         source=FORWARD.format(body="prev_c = h0 if t == 0 else prev_c; prev_h, prev_c, cache = lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b); h[:, t] = prev_h; caches.append(cache)")),
+]
+
+# A wrong answer to one exercise that another exercise uses: the test of `tested` must name the
+# function at fault (`culprit`), not blame `tested` (tests/test_mutants.py).
+ATTRIBUTIONS = [
+    # the three cases seen by a student trying the notebook
+    dict(grade_id="lstm_step_backward", name="dnext_c ignored", tested="lstm_backward",
+         source=step_backward(dc="dnext_h * o * (1 - tanh_c ** 2)")),
+    dict(grade_id="lstm_forward", name="cell state not carried", tested="lstm_backward",
+         source=FORWARD.format(body="prev_h, _, cache = lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b); h[:, t] = prev_h; caches.append(cache)")),
+    dict(grade_id="lstm_step_forward", name="no forget gate", tested="lstm_forward",
+         source=step(cell="prev_c + i * g")),
+    dict(grade_id="lstm_step_forward", name="no bias", tested="lstm_step_backward",
+         source=step(pre="x @ Wx + prev_h @ Wh")),
+    dict(grade_id="lstm_step_forward", name="h = o * c", tested="lstm_backward",
+         source=step(hidden="o * next_c")),
 ]

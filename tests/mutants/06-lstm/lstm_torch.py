@@ -97,4 +97,16 @@ MUTANTS = [
          source=gru().replace("if h is None:", "if True:")),
     dict(grade_id="MyGRUCell", name="plain tensors", expect="has no parameters",
          source=gru().replace("nn.Parameter(", "(")),
+    # initialisation as specified: the distribution, not only the bounds
+    dict(grade_id="MyLSTM", name="init normal and narrow", expect="standard deviation",
+         source=mylstm().replace("self.bias_hh_l0 = nn.Parameter(torch.empty(4 * hidden_size).uniform_(-k, k))",
+                                 "self.bias_hh_l0 = nn.Parameter(torch.empty(4 * hidden_size).normal_(0, k / 10))")),
+    dict(grade_id="MyGRUCell", name="init in a third of the range", expect="standard deviation",
+         source=gru().replace("self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size).uniform_(-k, k))",
+                              "self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size).uniform_(-k / 3, k / 3))")),
+    dict(grade_id="MyGRUCell", name="init of one sign", expect="one sign only",
+         source=gru().replace("self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size).uniform_(-k, k))",
+                              "self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size).uniform_(0, k))")),
 ]
+
+

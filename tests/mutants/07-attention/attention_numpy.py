@@ -84,4 +84,19 @@ MUTANTS = [
          source=additive(masking="np.where(mask, -np.inf, scores)")),
     dict(grade_id="additive_attention", name="softmax over the batch", expect="over the batch",
          source=additive(weights="softmax(scores, axis=0)")),
+    # slices of very different scale: one maximum over the whole array underflows the low ones
+    dict(grade_id="softmax", name="global max", expect="one maximum over the whole array",
+         source=SOFTMAX.format(body="e = np.exp(x - np.max(x))\n    return e / e.sum(axis=axis, keepdims=True)")),
+    # masks that are not prefixes
+    dict(grade_id="additive_attention", name="mask read as a prefix length", expect="read as a prefix",
+         source=additive(masking="np.where(np.arange(scores.shape[1])[None, :] < mask.sum(axis=1, keepdims=True), scores, -np.inf)")),
+]
+
+# A wrong answer to one exercise that another exercise uses: the test of `tested` must name the
+# function at fault (`culprit`), not blame `tested` (tests/test_mutants.py).
+ATTRIBUTIONS = [
+    dict(grade_id="softmax", name="normalises over axis 0 whatever axis says", tested="scaled_dot_product_attention",
+         source=SOFTMAX.format(body="e = np.exp(x - np.max(x, axis=0, keepdims=True))\n    return e / e.sum(axis=0, keepdims=True)")),
+    dict(grade_id="softmax", name="normalises over axis 0 whatever axis says", tested="additive_attention",
+         source=SOFTMAX.format(body="e = np.exp(x - np.max(x, axis=0, keepdims=True))\n    return e / e.sum(axis=0, keepdims=True)")),
 ]
