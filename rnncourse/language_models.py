@@ -1,15 +1,15 @@
-"""Chapter 8's model zoo: every family of the course as a character language model, one training
-loop and one evaluation for all of them, and the smoothed n-gram baseline of chapter 1.
+"""Chapter 8's model zoo: every neural family of the course as a character language model, and
+one training loop, one evaluation and one sampler for all of them. (The n-gram baseline is
+chapter 1's `ch01.ngram_table`.)
 
-Every model maps ids (B, T) long to next-character scores (B, T, V) and can sample text. The
-training loop draws the same random windows for every model (a seeded generator), so that the
-models differ only in what they are, not in what they read.
+Every model maps ids (B, T) long to next-character scores (B, T, V). Every model reads the same
+number of characters per update; recurrent models read the training text as parallel streams
+with their state carried (truncated BPTT, chapter 4), the Transformer reads random windows of its
+context, since it has no state to carry.
 """
 import math
 import time
-from collections import Counter
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,30 +29,6 @@ def shakespeare_split(train_fraction=0.9):
     ids = torch.tensor([char_to_ix[c] for c in text], dtype=torch.long)
     boundary = int(train_fraction * len(ids))
     return chars, ids[:boundary], ids[boundary:]
-
-
-# ---------------------------------------------------------------------------------------------
-# The n-gram baseline (chapter 1), evaluated on the same validation windows
-# ---------------------------------------------------------------------------------------------
-
-def ngram_nats_per_char(train_ids, valid_windows, n, V, alpha):
-    """Mean -ln p(next | previous n-1 characters) over the targets of valid_windows (M, L + 1),
-    with add-alpha smoothing; a context shorter than n-1 at the start of a window uses the
-    characters available (the models see the same window and nothing before it)."""
-    train = train_ids.tolist()
-    counts = [Counter() for _ in range(n)]  # counts[k][gram of length k+1]
-    for k in range(n):
-        counts[k].update(tuple(train[i:i + k + 1]) for i in range(len(train) - k))
-    total, count = 0.0, 0
-    for row in valid_windows.tolist():
-        for t in range(1, len(row)):
-            context = tuple(row[max(0, t - n + 1):t])
-            k = len(context)
-            gram = counts[k][context + (row[t],)]
-            history = counts[k - 1][context] if k else len(train)
-            total -= math.log((gram + alpha) / (history + alpha * V))
-            count += 1
-    return total / count
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,7 +186,9 @@ def train(model, train_ids, valid_ids, updates, batch_size, seq_length, lr, seed
     and detached. The Transformer reads batch_size random windows of seq_length characters (its
     context): it has no state to carry. Every eval_every updates the loss on the first eval_chars
     characters of the validation text is recorded.
-    Returns dict(train=[loss per update], valid=[(update, loss)], seconds=training time only).
+    Returns dict(train=[loss per update], valid=[(update, loss)], seconds=wall-clock training
+    time, cpu_seconds=the CPU time of those updates), evaluations excluded from both. On a busy
+    machine the wall clock includes the time other programs held the core; the CPU time does not.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -222,9 +200,9 @@ def train(model, train_ids, valid_ids, updates, batch_size, seq_length, lr, seed
     targets = train_ids[1:batch_size * length + 1].reshape(batch_size, length)
     chunks = length // seq_length
     offsets = torch.arange(seq_length + 1)
-    history, state = dict(train=[], valid=[], seconds=0.0), None
+    history, state = dict(train=[], valid=[], seconds=0.0, cpu_seconds=0.0), None
     for update in range(updates):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         if is_recurrent(model):
             k = update % chunks
             if k == 0:
@@ -244,6 +222,7 @@ def train(model, train_ids, valid_ids, updates, batch_size, seq_length, lr, seed
         schedule.step()
         state = _detach(state)
         history["seconds"] += time.perf_counter() - start  # evaluation is not training time
+        history["cpu_seconds"] += time.process_time() - cpu_start
         history["train"].append(loss.item())
         if (update + 1) % eval_every == 0 or update + 1 == updates:
             history["valid"].append((update + 1, evaluate(model, valid_ids[:eval_chars])))
