@@ -46,4 +46,13 @@ SIGNATURES = {
     "scaled_dot_product_attention": ["q", "k", "v", "mask"],
     "additive_attention": ["query", "keys", "Wq", "Wk", "v", "mask"],
     "AttentionDecoder": None,
+    # 08-language-models
+    "embedding_forward": ["ids", "W"],
+    "embedding_backward": ["dout", "cache"],
+    "temporal_affine_forward": ["h", "W", "b"],
+    "temporal_affine_backward": ["dout", "cache"],
+    "temporal_softmax_loss": ["scores", "targets", "mask"],
+    "causal_mask": ["T"],
+    "sinusoidal_positions": ["T", "D"],
+    "MultiHeadSelfAttention": (["self", "d_model", "num_heads"], ["self", "x", "mask"]),
 }

@@ -9,7 +9,7 @@ from conftest import ROOT, answer_cells, harness, solution_notebooks
 from syllabus import SIGNATURES
 
 CHAPTERS = {"01-before-rnns", "02-design-criteria", "03-rnn", "04-bptt", "05-gradients", "06-lstm",
-            "07-attention"}
+            "07-attention", "08-language-models"}
 
 ALL_NOTEBOOKS = sorted(ROOT.glob("solutions/*/*.ipynb")) + sorted(ROOT.glob("exercises/*/*.ipynb"))
 IDS = [str(p.relative_to(ROOT)) for p in ALL_NOTEBOOKS]
