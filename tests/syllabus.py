@@ -44,4 +44,5 @@ SIGNATURES = {
     "scaled_dot_product_attention": ["q", "k", "v", "mask"],
     "additive_attention": ["query", "keys", "Wq", "Wk", "v", "mask"],
     "AttentionDecoder": None,
+    "beam_search": ["step_fn", "start_state", "bos", "eos", "beam_size", "max_len"],
 }
