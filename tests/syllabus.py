@@ -41,6 +41,7 @@ SIGNATURES = {
     "lstm_backward": ["dh", "cache"],
     "MyLSTM": (["self", "input_size", "hidden_size"], ["self", "x", "state"]),
     "MyGRUCell": (["self", "input_size", "hidden_size"], ["self", "x", "h"]),
+    "MyBiGRU": (["self", "input_size", "hidden_size", "num_layers"], ["self", "x", "h0"]),
     # 07-attention
     "softmax": ["x", "axis"],
     "scaled_dot_product_attention": ["q", "k", "v", "mask"],
