@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from rnncourse.checks import call, check, check_close, check_shape, fail, sizes, to_torch
-from rnncourse.seq2seq import VOCAB, Encoder, accuracy_by_length, train_seq2seq
+from rnncourse.seq2seq import VOCAB, Encoder, TableModel, accuracy_by_length, train_seq2seq
 
 
 def _np_softmax(x, axis):
@@ -513,36 +513,6 @@ def beam_search_mistakes(step_fn, start_state, bos, eos, beam_size, max_len):
          "comes first (sort by (-score, tokens), or use a stable sort on candidates generated in "
          "increasing token order).", _beam(*args, higher_id_first=True)),
     ]
-
-
-class TableModel:
-    """A tiny random language model for the beam-search tests: log_probs depend on the step and
-    the previous token (a seeded table), so exhaustive search over V^max_len sequences is cheap.
-    step_fn(state, token) with state = the step number; bos = V (outside the vocabulary).
-    tie_pairs: pairs of tokens (a, b) made interchangeable (equal log-probabilities everywhere,
-    the same next distributions), so that sequences differing by swapping a and b tie exactly.
-    Records every (state, token) step_fn was called with in `calls`."""
-
-    def __init__(self, V, max_len, seed, tie_pairs=(), sharpness=2.0):
-        rng = np.random.default_rng(seed)
-        logits = rng.standard_normal((max_len + 1, V + 1, V)) * sharpness
-        for a, b in tie_pairs:
-            logits[:, :, b] = logits[:, :, a]
-            logits[:, b, :] = logits[:, a, :]
-        self.log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-        self.V, self.bos, self.calls = V, V, []
-
-    def step_fn(self, state, token):
-        self.calls.append((state, token))
-        return self.log_probs[state, token].copy(), state + 1
-
-    def score(self, tokens):
-        """Sum of the log-probabilities of tokens after bos, added in order."""
-        total, state, previous = 0.0, 0, self.bos
-        for token in tokens:
-            total += float(self.log_probs[state, previous][token])
-            state, previous = state + 1, token
-        return total
 
 
 def exhaustive_best(model, eos, max_len):
