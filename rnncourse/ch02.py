@@ -244,3 +244,126 @@ def grade_concept_answer(namespace, name, accepted):
               f"`{name}` should be {what}; got {type(value).__name__} {value!r}.")
         value = int(value)
     check(value in accepted, f"`{name}` = {value!r} is not right. Hint: {HINTS[name]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# last_valid_state and pack_by_hand (the packing notebook): compared with PyTorch's packed GRU
+# and pack_padded_sequence
+# ---------------------------------------------------------------------------------------------
+
+def packing_inputs(seed, lengths, D=3, H=4):
+    """A seeded nn.GRU(D, H) in float64 and x (N, T, D) float64 with garbage (not zeros) at the
+    padding, T = max(lengths), so that reading a padded position shows."""
+    torch.manual_seed(seed)
+    gru = torch.nn.GRU(D, H, batch_first=True).double()
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(len(lengths), max(lengths), D, generator=g, dtype=torch.float64)
+    return gru, x
+
+
+def reference_last_valid_state(outputs, lengths):
+    """outputs[n, lengths[n] - 1] for each n, gathered with torch indexing (same type as outputs)."""
+    as_tensor = torch.as_tensor(np.asarray(outputs)) if isinstance(outputs, np.ndarray) else outputs
+    result = as_tensor[torch.arange(len(as_tensor)), _lengths_tensor(lengths) - 1]
+    return result.numpy() if isinstance(outputs, np.ndarray) else result
+
+
+def packed_h_n(gru, x, lengths):
+    """The final state (N, H) of gru run on x packed with lengths: PyTorch's own answer."""
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, _lengths_tensor(lengths), batch_first=True,
+                                                     enforce_sorted=False)
+    with torch.no_grad():
+        return gru(packed)[1][0]
+
+
+def last_valid_state_mistakes(outputs, lengths):
+    lengths = np.asarray(lengths)
+    o = np.asarray(outputs)
+    rows = np.arange(len(o))
+    return [
+        ("this is the output at the last padded step, outputs[:, -1]: for a shorter sequence it "
+         "has read the padding. Take outputs[n, lengths[n] - 1].", o[:, -1]),
+        ("off by one: the last real step of a sequence of length L is index L - 1 (0-based), "
+         "not L.", o[rows, np.minimum(lengths, o.shape[1] - 1)]),
+        ("this is the first step, outputs[:, 0]; the last real one is outputs[n, lengths[n] - 1].", o[:, 0]),
+    ]
+
+
+def check_last_valid_state(fn, lengths, seed=0, as_numpy=True, lengths_as="array"):
+    """fn(outputs, lengths) on the outputs of an unpacked GRU equals the h_n of the same GRU run
+    on the packed batch; as_numpy: outputs as a numpy array (else a torch tensor); lengths_as:
+    "array", "tensor" or "list"."""
+    gru, x = packing_inputs(seed, lengths)
+    with torch.no_grad():
+        outputs = gru(x)[0]  # run over the padding too: the states there are not zero
+    expected = packed_h_n(gru, x, lengths)
+    assert torch.allclose(reference_last_valid_state(outputs, lengths), expected)
+    given = {"array": np.asarray(lengths, dtype=np.int64), "tensor": _lengths_tensor(lengths),
+             "list": list(lengths)}[lengths_as]
+    where = f" (lengths {list(lengths)} as a {lengths_as}, outputs as a {'numpy array' if as_numpy else 'tensor'})"
+    got = call(fn, outputs.numpy() if as_numpy else outputs, given, name="last_valid_state")
+    mistakes = last_valid_state_mistakes(outputs.numpy(), lengths)
+    check_close("the last valid state" + where, got, expected.numpy() if as_numpy else expected,
+                rtol=1e-12, atol=1e-12, dims="(N, H)", mistakes=mistakes)
+
+
+def reference_pack_by_hand(x, lengths):
+    """(data, batch_sizes) of pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)."""
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, _lengths_tensor(lengths), batch_first=True,
+                                                     enforce_sorted=False)
+    return packed.data, packed.batch_sizes
+
+
+def _pack_in_order(x, order, lengths, time_major=True, all_steps=False):
+    """data of the sequences in `order`: time-major (step 0 of each, then step 1, ...) or
+    sequence by sequence; all_steps: padding included."""
+    T = x.shape[1]
+    steps = lambda n: T if all_steps else int(lengths[n])
+    if time_major:
+        return torch.stack([x[n, t] for t in range(T) for n in order if t < steps(n)])
+    return torch.stack([x[n, t] for n in order for t in range(steps(n))])
+
+
+def pack_by_hand_mistakes(x, lengths):
+    """(hint, (data, batch_sizes)) of plausible wrong packings."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    N, T = len(lengths), int(lengths.max())
+    stable = sorted(range(N), key=lambda n: -lengths[n])
+    sizes = torch.tensor([int((lengths > t).sum()) for t in range(T)])
+    return [
+        ("the sequences are not sorted: pack_padded_sequence orders them by decreasing length "
+         "(equal lengths in their original order).", (_pack_in_order(x, range(N), lengths), sizes)),
+        ("the data is sequence by sequence; a PackedSequence is time-major: step 0 of every "
+         "sequence, then step 1 of those still running, ...",
+         (_pack_in_order(x, stable, lengths, time_major=False), sizes)),
+        ("the padding is packed too: at step t only the sequences longer than t take part, so "
+         "batch_sizes[t] = number of lengths > t.",
+         (_pack_in_order(x, stable, lengths, all_steps=True), torch.full((T,), N))),
+        ("the sequences are sorted by increasing length; decreasing, so that the running ones are "
+         "always the first batch_sizes[t].",
+         (_pack_in_order(x, sorted(range(N), key=lambda n: lengths[n]), lengths), sizes)),
+        ("equal lengths are not in their original order: sort by decreasing length with a stable "
+         "sort (sorted(range(N), key=lambda n: -lengths[n])).",
+         (_pack_in_order(x, sorted(range(N), key=lambda n: (-lengths[n], -n)), lengths), sizes)),
+    ]
+
+
+def check_pack_by_hand(fn, lengths, seed=0, D=3, lengths_as="list"):
+    """fn(x (N, T, D) tensor, lengths) returns pack_padded_sequence's data and batch_sizes."""
+    _, x = packing_inputs(seed, lengths, D=D)
+    given = _lengths_tensor(lengths) if lengths_as == "tensor" else list(lengths)
+    where = f" (lengths {list(lengths)} as a {lengths_as}, D={D})"
+    data, batch_sizes = call(fn, x, given, name="pack_by_hand", returns=2)
+    expected_data, expected_sizes = reference_pack_by_hand(x, lengths)
+    mistakes = pack_by_hand_mistakes(x, lengths)
+    check(isinstance(batch_sizes, torch.Tensor),
+          f"`batch_sizes`{where} should be a torch tensor (int64); got {type(batch_sizes).__name__}.")
+    check(batch_sizes.dtype == torch.int64,
+          f"`batch_sizes`{where} has dtype {batch_sizes.dtype}; pack_padded_sequence's is torch.int64.")
+    check_close("batch_sizes" + where, batch_sizes, expected_sizes, rtol=0, atol=0, dims="(max_len,)",
+                mistakes=[(hint, value[1]) for hint, value in mistakes])
+    if isinstance(data, torch.Tensor) and data.shape == expected_data.shape:
+        for hint, (wrong, _) in mistakes:
+            if torch.equal(data, wrong) and not torch.equal(wrong, expected_data):
+                fail(f"`data`{where} is in the wrong order.\nHint: {hint}")
+    check_close("data" + where, data, expected_data, rtol=0, atol=0, dims="(sum(lengths), D)")

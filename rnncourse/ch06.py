@@ -503,3 +503,90 @@ def check_MyGRUCell(cls, N, D, H, seed, zero_h=False, gradients=False):
     if not gradients:
         return
     check_gradients_match_torch(name, module, reference, {"x": x, "h": h}, (got,), lambda: (reference(x, h),))
+
+
+# ---------------------------------------------------------------------------------------------
+# MyBiGRU against torch.nn.GRU(bidirectional=True, num_layers=L, batch_first=True)
+# ---------------------------------------------------------------------------------------------
+
+def _bigru_reference(D, H, num_layers):
+    return torch.nn.GRU(D, H, num_layers, batch_first=True, bidirectional=True)
+
+
+def check_MyBiGRU_parameters(cls, input_size, hidden_size, num_layers):
+    """cls(D, H, L) has torch.nn.GRU(bidirectional=True)'s parameter names and shapes, initialised like it."""
+    name = f"{cls.__name__}({input_size}, {hidden_size}, {num_layers})"
+    module = call(cls, input_size, hidden_size, num_layers, name=name)
+    check_parameters_like(name, module, _bigru_reference(input_size, hidden_size, num_layers))
+    check_uniform_init(name, module, hidden_size)
+
+
+def _bigru_formula(x, h0, p, num_layers, unreversed=False, one_direction=False, grouped_h_n=False):
+    """What a bidirectional GRU with the given mistake computes from nn.GRU's parameters p (a dict);
+    x (N, T, D), h0 (2L, N, H). Returns (output (N, T, 2H), h_n (2L, N, H))."""
+    T = x.shape[1]
+    inputs, h_n = x, []
+    for layer in range(num_layers):
+        outputs = []
+        for direction, suffix in enumerate(("", "_reverse")):
+            cell = {k: p[f"{k}_l{layer}{suffix}"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+            steps = list(range(T - 1, -1, -1)) if suffix else list(range(T))
+            h, states = h0[2 * layer + direction], {}
+            for t in steps:
+                h = _gru_formula(inputs[:, t], h, cell)
+                states[t] = h
+            order = steps if unreversed else range(T)
+            outputs.append(torch.stack([states[t] for t in order], dim=1))
+            h_n.append(h)
+        inputs = torch.cat([outputs[0], outputs[0]] if one_direction else outputs, dim=2)
+    if grouped_h_n:
+        h_n = h_n[0::2] + h_n[1::2]
+    return inputs, torch.stack(h_n)
+
+
+def _bigru_mistakes(reference, x, h0, num_layers):
+    p = {n: v.detach() for n, v in reference.named_parameters()}
+    N, H = x.shape[0], reference.hidden_size
+    start = torch.zeros(2 * num_layers, N, H) if h0 is None else h0.detach()
+    variants = [
+        ("the reverse direction is not reversed back: its state at position t must be the one after "
+         "reading x_t (it has read x_{T-1} ... x_t), not its t-th step. Put its outputs back in time "
+         "order before concatenating.", dict(unreversed=True)),
+        ("the second layer reads only one direction of the first: its input at step t is "
+         "cat([forward output, backward output]) of the layer below (2H features).",
+         dict(one_direction=True)),
+        ("h_n is in the wrong order: nn.GRU's order is layer 0 forward, layer 0 reverse, layer 1 "
+         "forward, layer 1 reverse, ...", dict(grouped_h_n=True)),
+    ]
+    with torch.no_grad():
+        out = [(hint, _bigru_formula(x.detach(), start, p, num_layers, **kw)) for hint, kw in variants]
+        if h0 is not None:
+            out.append(("the given h0 is ignored: start each layer and direction from h0[2 * layer + "
+                        "direction] (zeros only when h0 is None).",
+                        _bigru_formula(x.detach(), torch.zeros_like(start), p, num_layers)))
+    return out
+
+
+def check_MyBiGRU(cls, N, T, D, H, num_layers=2, seed=0, zero_state=False, gradients=False):
+    """cls(D, H, L) loaded with a torch.nn.GRU(D, H, L, batch_first=True, bidirectional=True)
+    state dict returns its output (N, T, 2H) and h_n (2L, N, H); gradients: compare them all."""
+    torch.manual_seed(seed)
+    reference = _bigru_reference(D, H, num_layers)
+    name = f"{cls.__name__}({D}, {H}, {num_layers})"
+    module = call(cls, D, H, num_layers, name=name)
+    load_state_like(name, module, reference)
+    x = torch.randn(N, T, D, requires_grad=gradients)
+    h0 = None if zero_state else torch.randn(2 * num_layers, N, H, requires_grad=gradients)
+    args = (x,) if zero_state else (x, h0)
+    output, h_n = call(module, *args, name=f"{name}.forward", returns=2)
+    with torch.no_grad():
+        ref_output, ref_h_n = reference(*args)
+    mistakes = _bigru_mistakes(reference, x, h0, num_layers)
+    where = f" (N={N}, T={T}, D={D}, H={H}, num_layers={num_layers}{', h0=None' if zero_state else ''})"
+    check_close("output" + where, output, ref_output, **FLOAT32_TOLERANCE, dims="(N, T, 2H)",
+                mistakes=[(hint, v[0]) for hint, v in mistakes])
+    check_close("h_n" + where, h_n, ref_h_n, **FLOAT32_TOLERANCE, dims="(2 * num_layers, N, H)",
+                mistakes=[(hint, v[1]) for hint, v in mistakes])
+    if gradients:
+        inputs = {"x": x} if zero_state else {"x": x, "h0": h0}
+        check_gradients_match_torch(name, module, reference, inputs, (output, h_n), lambda: reference(*args))

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from rnncourse.checks import blame_dependencies_first, call, check, check_close, check_shape, fail, sizes, to_torch
-from rnncourse.seq2seq import VOCAB, Encoder, accuracy_by_length, train_seq2seq
+from rnncourse.seq2seq import VOCAB, Encoder, TableModel, accuracy_by_length, train_seq2seq
 
 
 def _np_softmax(x, axis):
@@ -486,3 +486,141 @@ def train_and_score(decoder_cls, seed, steps=TRAIN_STEPS, time_limit=24.0):
     by_length, tokens = call(accuracy_by_length, encoder, decoder, max_len=TRAIN_MAX_LEN, per_length=100,
                              name=f"greedy decoding with {decoder_cls.__name__}")
     return encoder, decoder, tokens, by_length, seconds
+
+
+# ---------------------------------------------------------------------------------------------
+# beam search (the decoding page and the beam_search exercise)
+# ---------------------------------------------------------------------------------------------
+
+def _beam(step_fn, start_state, bos, eos, beam_size, max_len, multiply=None, eos_ends=True,
+          higher_id_first=False):
+    """Beam search as the syllabus specifies it with the default flags; each other value is one
+    known mistake (multiply: "probabilities" or "log_probs" multiplied instead of log-probabilities
+    added). A hypothesis is (score, tokens, state, finished); ties go to the lexicographically
+    smaller token list ("the lower token id first")."""
+    if higher_id_first:
+        rank = lambda h: (-h[0], [-t for t in h[1]])
+    else:
+        rank = lambda h: (-h[0], h[1])
+    beam = [(1.0 if multiply else 0.0, [], start_state, False)]
+    combine = {None: lambda score, lp: score + lp, "probabilities": lambda score, lp: score * np.exp(lp),
+               "log_probs": lambda score, lp: score * lp}[multiply]
+    best_finished = None
+    for _ in range(max_len):
+        candidates = []
+        for score, tokens, state, finished in beam:
+            if finished:
+                candidates.append((score, tokens, state, True))
+                continue
+            log_probs, new_state = step_fn(state, tokens[-1] if tokens else bos)
+            for token, log_prob in enumerate(np.asarray(log_probs, dtype=np.float64).tolist()):
+                candidates.append((combine(score, log_prob), tokens + [token], new_state, eos_ends and token == eos))
+        beam = sorted(candidates, key=rank)[:beam_size]
+        for hypothesis in beam:
+            if hypothesis[3] and (best_finished is None or rank(hypothesis) < rank(best_finished)):
+                best_finished = hypothesis
+        if all(h[3] for h in beam):
+            break
+    best = best_finished if best_finished is not None else beam[0]
+    return best[1], float(best[0])
+
+
+def reference_beam_search(step_fn, start_state, bos, eos, beam_size, max_len):
+    """The syllabus's beam search: (tokens, score) of the best hypothesis that finished (ended
+    with eos) at any step, else the best of the final beam. step_fn(state, token) -> (log_probs (V,),
+    new_state). The tests check it against exhaustive search and greedy decoding."""
+    return _beam(step_fn, start_state, bos, eos, beam_size, max_len)
+
+
+def beam_search_mistakes(step_fn, start_state, bos, eos, beam_size, max_len):
+    """(hint, (tokens, score)) pairs of plausible wrong beam searches. (Expanding finished
+    hypotheses never changes the result, only the calls to step_fn: check_beam_search watches them.)"""
+    args = (step_fn, start_state, bos, eos, beam_size, max_len)
+    return [
+        ("the probabilities are multiplied (the score is a probability, not a log-probability): a "
+         "hypothesis's score is the SUM of the log-probabilities of its tokens (eos included).",
+         _beam(*args, multiply="probabilities")),
+        ("the log-probabilities are multiplied: a hypothesis's score is their SUM (multiplying "
+         "probabilities is adding log-probabilities).", _beam(*args, multiply="log_probs")),
+        ("eos never ends a hypothesis: a hypothesis whose last token is eos has finished; it is "
+         "carried unchanged and decoding stops when every hypothesis in the beam has finished.",
+         _beam(*args, eos_ends=False)),
+        ("ties are broken towards the higher token id: among equal scores the lower token id "
+         "comes first (sort by (-score, tokens), or use a stable sort on candidates generated in "
+         "increasing token order).", _beam(*args, higher_id_first=True)),
+    ]
+
+
+def exhaustive_best(model, eos, max_len):
+    """(tokens, score) of the best sequence ending with eos of length <= max_len, by enumerating
+    them all; ties to the lexicographically smaller."""
+    import itertools
+    best = None
+    for length in range(1, max_len + 1):
+        for prefix in itertools.product([t for t in range(model.V) if t != eos], repeat=length - 1):
+            tokens = list(prefix) + [eos]
+            key = (-model.score(tokens), tokens)
+            best = key if best is None or key < best else best
+    return best[1], -best[0]
+
+
+def greedy_tokens(model, eos, max_len):
+    """Greedy decoding, written as greedy decoding (argmax picks the lower id on ties)."""
+    tokens, score, state, previous = [], 0.0, 0, model.bos
+    for _ in range(max_len):
+        log_probs = model.log_probs[state, previous]
+        previous = int(np.argmax(log_probs))
+        tokens.append(previous)
+        score += float(log_probs[previous])
+        state += 1
+        if previous == eos:
+            break
+    return tokens, score
+
+
+def check_beam_search(fn, V, beam_size, max_len, seed=0, eos=0, tie_pairs=(), compare=None):
+    """fn(step_fn, start_state, bos, eos, beam_size, max_len) on a TableModel returns the
+    reference's (tokens, score); compare: also "exhaustive" (a beam wide enough that it must find
+    the best finished sequence) or "greedy" (beam_size 1)."""
+    model = TableModel(V, max_len, seed, tie_pairs)
+    where = f"(V={V}, beam_size={beam_size}, max_len={max_len}, eos={eos}, seed={seed}" \
+            f"{', with tied tokens ' + str(list(tie_pairs)) if tie_pairs else ''})"
+    name = f"beam_search{where}"
+    result = call(fn, model.step_fn, 0, model.bos, eos, beam_size, max_len, name="beam_search", returns=2)
+    tokens, score = result
+    check(isinstance(tokens, (list, tuple)) and all(isinstance(t, (int, np.integer)) for t in tokens),
+          f"{name} should return the tokens as a list of ints; got {type(tokens).__name__} ({tokens!r:.60}).")
+    check(isinstance(score, (float, int, np.floating)) and not isinstance(score, bool),
+          f"{name} should return the score as a float; got {type(score).__name__}.")
+    tokens, score = [int(t) for t in tokens], float(score)
+    check(model.bos not in tokens, f"{name} returned {tokens}: the tokens exclude bos ({model.bos}).")
+    expected_tokens, expected_score = reference_beam_search(TableModel(V, max_len, seed, tie_pairs).step_fn, 0,
+                                                             model.bos, eos, beam_size, max_len)
+    if compare == "exhaustive":  # an independent check of the reference too
+        assert (expected_tokens, expected_score) == exhaustive_best(model, eos, max_len)
+    if compare == "greedy":
+        assert (expected_tokens, expected_score) == greedy_tokens(model, eos, max_len)
+    right = tokens == expected_tokens and np.isclose(score, expected_score, rtol=1e-12, atol=1e-12)
+    if not right:
+        for hint, (wrong_tokens, wrong_score) in beam_search_mistakes(
+                TableModel(V, max_len, seed, tie_pairs).step_fn, 0, model.bos, eos, beam_size, max_len):
+            if tokens == wrong_tokens and np.isclose(score, wrong_score, rtol=1e-9, atol=1e-12):
+                fail(f"{name} returned {tokens} with score {score:.6g}; expected {expected_tokens} with "
+                     f"score {expected_score:.6g}.\nHint: {hint}")
+    if any(token == eos for _, token in model.calls):
+        fail(f"{name} called step_fn with the token eos ({eos}): finished hypotheses are kept expanding. "
+             f"A hypothesis that ends with eos has finished: carry it into the next beam unchanged (it "
+             f"competes for a slot) and do not call step_fn on it.")
+    if right:
+        return
+    if eos in tokens[:-1]:
+        fail(f"{name} returned {tokens}, which continues after eos ({eos}): eos ends a hypothesis.")
+    true_score = model.score(tokens) if all(0 <= t < V for t in tokens) else None
+    if true_score is not None and not np.isclose(score, true_score, rtol=1e-9, atol=1e-12):
+        fail(f"{name} returned {tokens} with score {score:.6g}, but the log-probabilities of these tokens "
+             f"sum to {true_score:.6g}: the score is the sum of log_probs[token] over the returned tokens.")
+    what = {"exhaustive": f" (the beam is wide enough to keep every hypothesis, so this is the best of all "
+                          f"sequences ending with eos, found by trying them all)",
+            "greedy": " (with beam_size 1, beam search is greedy decoding: the argmax at every step)"}
+    fail(f"{name} returned {tokens} with score {score:.6g}; expected {expected_tokens} with score "
+         f"{expected_score:.6g}{what.get(compare, '')}.")

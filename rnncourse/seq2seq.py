@@ -132,3 +132,34 @@ def accuracy_by_length(encoder, decoder, min_len=2, max_len=12, per_length=200, 
         result[length] = float(correct.all(1).float().mean())
         right, total = right + int(correct.sum()), total + correct.numel()
     return result, right / total
+
+
+class TableModel:
+    """A tiny random language model to decode (the decoding page, the beam-search exercise and its
+    tests): log_probs depend on the step and the previous token (a seeded table), so exhaustive
+    search over V^max_len sequences is cheap.
+    step_fn(state, token) with state = the step number; bos = V (outside the vocabulary).
+    tie_pairs: pairs of tokens (a, b) made interchangeable (equal log-probabilities everywhere,
+    the same next distributions), so that sequences differing by swapping a and b tie exactly.
+    Records every (state, token) step_fn was called with in `calls`."""
+
+    def __init__(self, V, max_len, seed, tie_pairs=(), sharpness=2.0):
+        rng = np.random.default_rng(seed)
+        logits = rng.standard_normal((max_len + 1, V + 1, V)) * sharpness
+        for a, b in tie_pairs:
+            logits[:, :, b] = logits[:, :, a]
+            logits[:, b, :] = logits[:, a, :]
+        self.log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        self.V, self.bos, self.calls = V, V, []
+
+    def step_fn(self, state, token):
+        self.calls.append((state, token))
+        return self.log_probs[state, token].copy(), state + 1
+
+    def score(self, tokens):
+        """Sum of the log-probabilities of tokens after bos, added in order."""
+        total, state, previous = 0.0, 0, self.bos
+        for token in tokens:
+            total += float(self.log_probs[state, previous][token])
+            state, previous = state + 1, token
+        return total

@@ -17,6 +17,8 @@ SIGNATURES = {
     "sequence_mask": ["lengths", "T"],
     "masked_mean": ["x", "lengths"],
     "concept_check": None,
+    "last_valid_state": ["outputs", "lengths"],
+    "pack_by_hand": ["x", "lengths"],
     # 03-rnn
     "rnn_step_forward": ["x", "prev_h", "Wx", "Wh", "b"],
     "rnn_forward": ["x", "h0", "Wx", "Wh", "b"],
@@ -41,11 +43,13 @@ SIGNATURES = {
     "lstm_backward": ["dh", "cache"],
     "MyLSTM": (["self", "input_size", "hidden_size"], ["self", "x", "state"]),
     "MyGRUCell": (["self", "input_size", "hidden_size"], ["self", "x", "h"]),
+    "MyBiGRU": (["self", "input_size", "hidden_size", "num_layers"], ["self", "x", "h0"]),
     # 07-attention
     "softmax": ["x", "axis"],
     "scaled_dot_product_attention": ["q", "k", "v", "mask"],
     "additive_attention": ["query", "keys", "Wq", "Wk", "v", "mask"],
     "AttentionDecoder": None,
+    "beam_search": ["step_fn", "start_state", "bos", "eos", "beam_size", "max_len"],
     # 08-language-models
     "embedding_forward": ["ids", "W"],
     "embedding_backward": ["dout", "cache"],
