@@ -13,7 +13,8 @@ the student's code, is started inside bubblewrap:
 - resource limits (prlimit): address space, CPU seconds, processes, file size, open files.
 
 The kernel talks to nbgrader over Unix sockets in the scratch folder (`transport = ipc`), so it
-needs no network. Configuration comes from environment variables set by `worker.py`.
+needs no network. Settings come from the job's nbgrader configuration, written by `worker.py`:
+`SandboxedKernelManager.scratch/memory/cpu` and `SandboxedExecute.guard_file/imports_file/flags_file`.
 """
 import asyncio
 import json
@@ -29,8 +30,10 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
+from traitlets import Int, Unicode
 
 import guard
+from course import nbgrader_meta
 
 USER = "rnngrader"
 VENV = Path(sys.prefix)
@@ -50,16 +53,17 @@ def ensure_user(name=USER):
         return pwd.getpwnam(name)
 
 
-def limits():
+def limits(memory, cpu):
+    """memory: bytes of address space; cpu: CPU seconds per kernel (the job's limits)."""
     return {
-        "memory": int(os.environ.get("RNN_GRADE_MEMORY", str(3 * 2**30))),     # bytes of address space
-        "cpu": int(os.environ.get("RNN_GRADE_CPU", "900")),                     # CPU seconds per kernel
+        "memory": memory,
+        "cpu": cpu,
         "nproc": int(os.environ.get("RNN_GRADE_NPROC", "256")),
         "fsize": int(os.environ.get("RNN_GRADE_FSIZE", str(64 * 2**20))),       # bytes per file written
     }
 
 
-def sandbox_command(command, scratch):
+def sandbox_command(command, scratch, memory, cpu):
     """`command` (a kernel command line) wrapped in bubblewrap, prlimit and a user switch."""
     scratch = str(scratch)
     ro = ["/usr", "/etc", str(PYTHON_HOME), str(VENV), str(ROOT / "rnncourse")]
@@ -85,7 +89,7 @@ def sandbox_command(command, scratch):
            "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
     for key, value in env.items():
         bw += ["--setenv", key, value]
-    lim = limits()
+    lim = limits(memory, cpu)
     inner = ["prlimit", f"--as={lim['memory']}", f"--cpu={lim['cpu']}", f"--nproc={lim['nproc']}",
              f"--fsize={lim['fsize']}", "--nofile=256", "--core=0", "--"] + list(command)
     user = pwd.getpwnam(USER) if os.geteuid() == 0 else None
@@ -98,15 +102,19 @@ def sandbox_command(command, scratch):
 class SandboxedKernelManager(AsyncKernelManager):
     """Starts the kernel inside the sandbox; talks to it over Unix sockets in the scratch folder."""
 
+    scratch = Unicode(help="the sandbox's only writable folder").tag(config=True)
+    memory = Int(3 * 2**30, help="bytes of address space of the kernel").tag(config=True)
+    cpu = Int(900, help="CPU seconds of the kernel").tag(config=True)
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        scratch = Path(os.environ["RNN_GRADE_SCRATCH"])
+        scratch = Path(self.scratch)
         self.transport = "ipc"
         self.ip = str(scratch / ".k")
         self.connection_file = str(scratch / ".kernel.json")
 
     def format_kernel_cmd(self, extra_arguments=None):
-        return sandbox_command(super().format_kernel_cmd(extra_arguments), os.environ["RNN_GRADE_SCRATCH"])
+        return sandbox_command(super().format_kernel_cmd(extra_arguments), self.scratch, self.memory, self.cpu)
 
     async def _async_interrupt_kernel(self):
         # The kernel runs in its own session inside the sandbox, out of reach of a signal to a
@@ -128,44 +136,49 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 def _is_grade_cell(cell):
-    return cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade", False)
+    return cell.cell_type == "code" and nbgrader_meta(cell).get("grade", False)
 
 
 class SandboxedExecute(Execute):
     """nbgrader's Execute with the kernel in the sandbox, and an integrity check after each
     test cell: a test cell run after the checks were tampered with scores 0."""
 
+    guard_file = Unicode(help="the clean interpreter's fingerprint (guard.expected)").tag(config=True)
+    imports_file = Unicode(help="the names each notebook's locked cells import").tag(config=True)
+    flags_file = Unicode(help="where the notes for worker.py go, one JSON a line").tag(config=True)
+
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
-        path = os.environ.get("RNN_GRADE_GUARD")
-        self._clean = json.loads(Path(path).read_text()) if path else None
+        self._clean = json.loads(Path(self.guard_file).read_text()) if self.guard_file else None
         self._imports = []
 
     def preprocess(self, nb, resources=None, km=None):
         # the names the course's own import cells bind, from the instructor notebook
-        path = os.environ.get("RNN_GRADE_IMPORTS")
         key = (resources or {}).get("unique_key")
-        if path and key:
-            self._imports = json.loads(Path(path).read_text()).get(key, [])
+        if self.imports_file and key:
+            self._imports = json.loads(Path(self.imports_file).read_text()).get(key, [])
         return super().preprocess(nb, resources, km)
 
     _dead = None
+    _ran = False
 
     def _error(self, cell, ename, message):
         cell.outputs.append(NotebookNode(output_type="error", ename=ename, evalue=message,
                                          traceback=[f"{ename}: {message}"]))
 
     def _record(self, entry):
-        """A note for worker.py (the flags file): a dead or stuck kernel, or tampering."""
-        log = os.environ.get("RNN_GRADE_FLAGS")
-        if log:
-            with open(log, "a") as handle:
+        """A note for worker.py (the flags file): a cell ran, a dead or stuck kernel, tampering."""
+        if self.flags_file:
+            with open(self.flags_file, "a") as handle:
                 handle.write(json.dumps(entry) + "\n")
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if not self._ran:  # the student's code runs from here on: a later failure may be its own
+            self._ran = True
+            self._record({"ran": cell_index})
         if self._dead:
             # the kernel is gone or stuck: the remaining cells are not run, their tests score 0
             cell.outputs = []
@@ -180,7 +193,7 @@ class SandboxedExecute(Execute):
                         "os._exit, or a memory or CPU limit)")
             self._record({"kernel_died": cell_index})
             return cell
-        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {cell_index + 1}")
+        name = nbgrader_meta(cell).get("grade_id", f"cell {cell_index + 1}")
         timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs)
         if timed_out and not await self._responds():
             # An interrupted loop answers at once; a kernel broken by the cell (builtins
@@ -198,7 +211,7 @@ class SandboxedExecute(Execute):
             elif found:
                 detail = "; ".join(found[:5]) + (f" (and {len(found) - 5} more)" if len(found) > 5 else "")
                 self._error(cell, "TamperingDetected", f"this test does not count: {detail}")
-                self._record({"cell": cell.metadata["nbgrader"].get("grade_id"), "tampering": found[:5]})
+                self._record({"cell": nbgrader_meta(cell).get("grade_id"), "tampering": found[:5]})
         return cell
 
     async def _responds(self, seconds=15):

@@ -15,6 +15,8 @@ import re
 
 import nbformat
 
+from course import cell_source as _source, nbgrader_meta as _meta
+
 MODULES = {"np", "numpy", "torch", "nn", "F", "checks", "builtins", "math", "training", "data",
            "rnncourse"}
 
@@ -38,7 +40,7 @@ def read_notebook(path):
 
 
 def grade_ids(nb):
-    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.get("cells", [])} - {None}
+    return {_meta(c).get("grade_id") for c in nb.get("cells", [])} - {None}
 
 
 def match_names(found, expected_ids):
@@ -85,16 +87,10 @@ def _assigns_module_attribute(tree):
     return found
 
 
-def _source(cell):
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
 def trusted_sources(*notebooks):
     """The sources of the locked and test cells of the given (instructor) notebooks."""
     return {_source(c).strip() for nb in notebooks for c in nb.get("cells", [])
-            if c.get("metadata", {}).get("nbgrader", {}).get("locked")
-            or c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+            if _meta(c).get("locked") or _meta(c).get("grade")}
 
 
 def suspicious(nb, trusted=frozenset()):
@@ -115,10 +111,6 @@ def suspicious(nb, trusted=frozenset()):
         for name in _assigns_module_attribute(tree):
             reasons.append(f"assigns {name}")
     return list(dict.fromkeys(reasons))
-
-
-def _meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
 
 
 def sanitize(nb, release):

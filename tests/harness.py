@@ -6,6 +6,7 @@ submissions of test_mutants.py without starting a kernel for each.
 import contextlib
 import io
 import json
+import sys
 import traceback
 from pathlib import Path
 
@@ -14,19 +15,13 @@ import matplotlib
 matplotlib.use("Agg")  # notebooks may plot; no display here
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "autograder"))
 
-
-def nbgrader_meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
+from course import cell_source as source, nbgrader_meta  # noqa: E402,F401  (one home for both)
 
 
 def load(path):
     return json.loads(Path(path).read_text())
-
-
-def source(cell):
-    text = cell["source"]
-    return text if isinstance(text, str) else "".join(text)
 
 
 def run_cells(nb, replace=None, stop_after_tests_of=None):
