@@ -15,6 +15,8 @@ from course import HERE, ROOT, SOLUTIONS, nbgrader_api, notebooks_of, write_cour
 def generate_assignment(folder, assignment):
     """nbgrader's generate_assignment in the course folder `folder`, in this process."""
     result = nbgrader_api(folder).generate_assignment(assignment, force=True, create=True)
+    if "KeyboardInterrupt" in (result.get("error") or ""):
+        raise KeyboardInterrupt  # nbgrader caught Ctrl-C ("Canceled"): stop as Ctrl-C does
     if not result.get("success"):
         raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n"
                          f"{result.get('log', '')}\n{result.get('error', '')}")

@@ -97,7 +97,10 @@ def test_an_interrupted_run_leaves_no_claim_and_the_next_run_finishes(tmp_path):
         submit(submissions, student, solution)
     command = [sys.executable, str(ROOT / "autograder" / "grade.py"), str(submissions),
                "--assignment", A, "--out", str(out), "--workers", "1"]
-    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Ctrl-C must reach the command even when pytest runs with SIGINT ignored (a background job of
+    # a non-interactive shell): the child starts with the default disposition, not its parent's
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     log = ""
     for line in run.stdout:
         log += line
