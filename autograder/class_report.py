@@ -22,11 +22,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Words in a status (grade.py's reasons) that mean the submission earned nothing of its own.
-FAILED_WORDS = ("failed to run", "missing ", "not graded", "could not be prepared", "ran longer",
-                "out of memory", "kernel died", "kernel did not start", "stopped responding",
-                "wrote more than", "took longer", "grading process died", "sys.exit")
-
+import reasons  # autograder/reasons.py: the stored statuses are reason codes
+from records import RETRY, RUNNING
 
 @dataclass
 class Submission:
@@ -34,13 +31,23 @@ class Submission:
     student: str
     total: float = 0.0
     scores: dict = field(default_factory=dict)  # {"notebook:test id": points}
-    status: str = "graded"
+    stored: str = "graded"  # the status as the claims table stores it (reason codes)
+
+    @property
+    def status(self):
+        """The status as the grade table shows it."""
+        return reasons.render(self.stored)
+
+    @property
+    def kinds(self):
+        """The kinds of its reasons (reasons.FAILED, FLAGGED, NOTE, NOT_GRADED)."""
+        return {r.kind for r in reasons.decode(self.stored)}
 
     @property
     def counted(self):
         """False while its grade is pending (being graded, or not graded for a reason not the
         student's own): it is then left out of the distribution and the pass rates."""
-        return self.status != "running" and not self.status.startswith("not graded")
+        return self.stored != RUNNING and reasons.NOT_GRADED not in self.kinds
 
 
 @dataclass
@@ -52,7 +59,8 @@ class Assignment:
 
 
 def read_statuses(db_url):
-    """{(student, assignment): status} from grade.py's status table, or {} without one."""
+    """{(student, assignment): stored status} from the grader's claims table (records.py), or {}
+    without one."""
     import sqlalchemy as sa
     engine = sa.create_engine(db_url)
     try:
@@ -60,7 +68,7 @@ def read_statuses(db_url):
             return {}
         with engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT student, assignment, status FROM rnn_grading_status"))
-            return {(s, a): status for s, a, status in rows}
+            return {(s, a): status.removeprefix(RETRY) for s, a, status in rows}
     finally:
         engine.dispose()
 
@@ -86,7 +94,7 @@ def read_gradebook(db_url):
                                                   statuses.get((student, assignment.name), "graded"))
             for (student, name), status in statuses.items():  # claimed, never merged
                 if name == assignment.name and student not in submissions:
-                    submissions[student] = Submission(student, status=status)
+                    submissions[student] = Submission(student, stored=status)
             assignments.append(Assignment(assignment.name, float(assignment.max_score), tests,
                                           [submissions[s] for s in sorted(submissions)]))
     return assignments
@@ -265,12 +273,14 @@ def _feedback_links(course_dir, out_dir, student, assignment):
     return " ".join(links) or "none"
 
 
-def kind_of(status):
-    """'graded', 'failed' (nothing of the student's own was graded, or a notebook did not run)
-    or 'flagged' (graded, with remarks to look at)."""
-    if status == "graded":
+def kind_of(submission):
+    """'graded', 'failed' (nothing of the student's own was graded, a notebook did not run, or
+    not graded yet) or 'flagged' (graded, with remarks to look at)."""
+    if submission.stored == "graded":
         return "graded"
-    return "failed" if any(w in status for w in FAILED_WORDS) or status == "running" else "flagged"
+    if submission.stored == RUNNING or submission.kinds & {reasons.FAILED, reasons.NOT_GRADED}:
+        return "failed"
+    return "flagged"
 
 
 def assignment_section(assignment, course_dir, out_dir):
@@ -279,7 +289,7 @@ def assignment_section(assignment, course_dir, out_dir):
     counted = [s for s in assignment.submissions if s.counted]
     totals = sorted(s.total for s in counted)
     median = (totals[(len(totals) - 1) // 2] + totals[len(totals) // 2]) / 2 if totals else 0
-    kinds = Counter(kind_of(s.status) for s in assignment.submissions)
+    kinds = Counter(kind_of(s) for s in assignment.submissions)
     parts = [f'<h2 id="{_e(assignment.name)}">{_e(assignment.name)}</h2>',
              f"<p>{len(assignment.submissions)} students: {kinds['graded']} graded without remarks, "
              f"{kinds['flagged']} flagged, {kinds['failed']} failed or not graded. "
@@ -313,7 +323,7 @@ def assignment_section(assignment, course_dir, out_dir):
     if attention:
         parts.append("<table><tr><th>student</th><th></th><th>points</th><th>reason</th><th>feedback</th></tr>")
         for s in attention:
-            kind = kind_of(s.status)
+            kind = kind_of(s)
             parts.append(f'<tr class="{kind}"><td>{_e(s.student)}</td><td>{kind}</td>'
                          f'<td class="n">{s.total:g}</td><td class="hint">{_e(s.status)}</td>'
                          f'<td>{_feedback_links(course_dir, out_dir, s.student, assignment.name)}</td></tr>')
@@ -326,7 +336,7 @@ def assignment_section(assignment, course_dir, out_dir):
                  f"<th>feedback</th></tr>")
     for s in assignment.submissions:
         parts.append(f'<tr><td>{_e(s.student)}</td><td class="n">{s.total:g}</td>'
-                     f'<td>{_e(kind_of(s.status))}</td>'
+                     f'<td>{_e(kind_of(s))}</td>'
                      f'<td>{_feedback_links(course_dir, out_dir, s.student, assignment.name)}</td></tr>')
     parts.append("</table></details>")
     return "\n".join(parts)

@@ -15,22 +15,10 @@ line of a hidden test with a notice. It cannot recognise a hidden test that was 
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+from course import marked_lines
+
+BEGIN = "### BEGIN HIDDEN TESTS"
 NOTICE = "[output removed by the grader: it quoted the hidden tests]"
-
-
-def hidden_lines(nb):
-    lines = set()
-    for cell in nb.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            if BEGIN in line:
-                inside = True
-            elif END in line:
-                inside = False
-            elif inside and len(line.strip()) >= 12:
-                lines.add(line.strip())
-    return lines
 
 
 def _quotes(text, lines):
@@ -55,7 +43,7 @@ class RedactHiddenTests(Preprocessor):
     enabled = Bool(True)  # nbconvert preprocessors are off unless enabled
 
     def preprocess(self, nb, resources):
-        lines = hidden_lines(nb)
+        lines = marked_lines(nb, "HIDDEN TESTS", min_length=12)
         for cell in nb.cells:
             for output in cell.get("outputs", []):
                 if "text" in output and _quotes(output["text"], lines):

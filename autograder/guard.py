@@ -18,6 +18,8 @@ import json
 import subprocess
 import sys
 
+from course import nbgrader_meta
+
 PROTECTED = ["builtins", "math", "numpy", "numpy.testing", "torch", "torch.testing",
              "torch.nn.functional", "rnncourse", "rnncourse.checks", "rnncourse.training",
              "rnncourse.data"]
@@ -126,7 +128,7 @@ def imports_of(nb):
     import ast
     found = []
     for cell in nb.get("cells", []):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         if cell.get("cell_type") != "code" or not meta.get("locked") or meta.get("solution"):
             continue
         try:

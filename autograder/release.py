@@ -7,12 +7,12 @@ whose nbgrader_config.py points nbgrader's source at solutions/ and its release 
 """
 import sys
 
-from grade import ROOT, assignments_available, nbgrader
+from course import ROOT, assignments_available, run_nbgrader
 
 
 def main(argv):
     for assignment in argv or assignments_available():
-        ok, log = nbgrader(ROOT, "generate_assignment", assignment, "--force")
+        ok, log = run_nbgrader(ROOT, "generate_assignment", assignment, "--force")
         if not ok:
             raise SystemExit(f"generate_assignment {assignment} failed:\n{log}")
         print(f"exercises/{assignment}/ regenerated from solutions/{assignment}/")

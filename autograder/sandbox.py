@@ -19,8 +19,9 @@ the student's code, is started inside bubblewrap:
 The kernel talks to nbgrader over Unix sockets in a control folder (`transport = ipc`), so it
 needs no network. That folder is the one host folder the kernel may write to while it starts
 (it makes its sockets there); once the kernel answers, it is handed back to the grader, so
-nothing the student's code writes lands on the grader's disk. Configuration comes from
-environment variables set by `worker.py`.
+nothing the student's code writes lands on the grader's disk. Settings come from the
+job's nbgrader configuration, written by `worker.py`:
+`SandboxedKernelManager.scratch/memory/cpu` and `SandboxedExecute.guard_file/imports_file/flags_file`.
 
 A submission that fills its /tmp is reported through the flags file as {"disk_full": cell,
 "limit_mb": N} and an error output `DiskQuotaExceeded: wrote more than N MB ...` on that cell.
@@ -41,9 +42,11 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
+from traitlets import Int, Unicode
 
 import cgroups
 import guard
+from course import nbgrader_meta
 
 USER = "rnngrader"
 WORK = "/tmp/work"  # the kernel's working folder (and HOME) inside the sandbox
@@ -119,10 +122,11 @@ def process_budget():
                    f"can make other students' kernels fail")
 
 
-def limits():
+def limits(memory=3 * 2**30, cpu=900):
+    """memory: bytes of address space; cpu: CPU seconds per kernel (the job's limits)."""
     return {
-        "memory": int(os.environ.get("RNN_GRADE_MEMORY", str(3 * 2**30))),     # bytes of address space
-        "cpu": int(os.environ.get("RNN_GRADE_CPU", "900")),                     # CPU seconds per kernel
+        "memory": memory,
+        "cpu": cpu,
         "nproc": int(os.environ.get("RNN_GRADE_NPROC", "256")),
         "fsize": int(os.environ.get("RNN_GRADE_FSIZE", str(64 * 2**20))),       # bytes per file written
         "disk": int(os.environ.get("RNN_GRADE_DISK", str(512 * 2**20))),        # bytes written in all
@@ -137,10 +141,11 @@ def check_bwrap():
                            "the disk quota): install a newer bubblewrap")
 
 
-def sandbox_command(command, scratch, control):
+def sandbox_command(command, scratch, control, memory, cpu):
     """`command` (a kernel command line) wrapped in bubblewrap, prlimit and a user switch.
     scratch: host folder with the student's files (read-only inside); control: host folder for
-    the kernel's connection file and sockets (the same path inside)."""
+    the kernel's connection file and sockets (the same path inside); memory, cpu: the job's
+    limits (bytes of address space, CPU seconds)."""
     scratch, control = str(scratch), str(control)
     ro = ["/usr", "/etc", str(PYTHON_HOME), str(VENV), str(ROOT / "rnncourse")]
     dirs = set()
@@ -152,7 +157,7 @@ def sandbox_command(command, scratch, control):
     for link in ("lib", "lib64", "bin", "sbin"):
         if os.path.islink("/" + link):
             bw += ["--symlink", os.readlink("/" + link), "/" + link]
-    lim = limits()
+    lim = limits(memory, cpu)
     # the only writable place (a control folder under /tmp is mounted over it, see below)
     bw += ["--proc", "/proc", "--dev", "/dev", "--size", str(lim["disk"]), "--perms", "1777",
            "--tmpfs", "/tmp"]
@@ -216,10 +221,13 @@ class SandboxedKernelManager(AsyncKernelManager):
     """Starts the kernel inside the sandbox (and its own pids cgroup); talks to it over Unix
     sockets in a control folder; `lock` hands that folder back to the grader."""
 
+    scratch = Unicode(help="the sandbox's only writable folder").tag(config=True)
+    memory = Int(3 * 2**30, help="bytes of address space of the kernel").tag(config=True)
+    cpu = Int(900, help="CPU seconds of the kernel").tag(config=True)
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.scratch = Path(os.environ["RNN_GRADE_SCRATCH"])
-        self.control = self.scratch / ".kernel"
+        self.control = Path(self.scratch) / ".kernel"
         self.control.mkdir(mode=0o700, exist_ok=True)
         self.user = ensure_user()
         if self.user is not None:  # the kernel makes its sockets here while it starts
@@ -231,7 +239,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         check_bwrap()
 
     def format_kernel_cmd(self, extra_arguments=None):
-        command = sandbox_command(super().format_kernel_cmd(extra_arguments), self.scratch, self.control)
+        command = sandbox_command(super().format_kernel_cmd(extra_arguments), self.scratch, self.control,
+                                  self.memory, self.cpu)
         self.cgroup = kernel_cgroup()
         return self.cgroup.wrap(command) if self.cgroup else command
 
@@ -285,30 +294,33 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 def _is_grade_cell(cell):
-    return cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade", False)
+    return cell.cell_type == "code" and nbgrader_meta(cell).get("grade", False)
 
 
 class SandboxedExecute(Execute):
     """nbgrader's Execute with the kernel in the sandbox, and an integrity check after each
     test cell: a test cell run after the checks were tampered with scores 0."""
 
+    guard_file = Unicode(help="the clean interpreter's fingerprint (guard.expected)").tag(config=True)
+    imports_file = Unicode(help="the names each notebook's locked cells import").tag(config=True)
+    flags_file = Unicode(help="where the notes for worker.py go, one JSON a line").tag(config=True)
+
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
-        path = os.environ.get("RNN_GRADE_GUARD")
-        self._clean = json.loads(Path(path).read_text()) if path else None
+        self._clean = json.loads(Path(self.guard_file).read_text()) if self.guard_file else None
         self._imports = []
 
     def preprocess(self, nb, resources=None, km=None):
         # the names the course's own import cells bind, from the instructor notebook
-        path = os.environ.get("RNN_GRADE_IMPORTS")
         key = (resources or {}).get("unique_key")
-        if path and key:
-            self._imports = json.loads(Path(path).read_text()).get(key, [])
+        if self.imports_file and key:
+            self._imports = json.loads(Path(self.imports_file).read_text()).get(key, [])
         self._dead, self._disk_full = None, False  # each notebook has a kernel of its own
         return super().preprocess(nb, resources, km)
 
     _dead = None
+    _ran = False
     _disk_full = False
 
     async def async_start_new_kernel_client(self):
@@ -336,15 +348,17 @@ class SandboxedExecute(Execute):
                                          traceback=[f"{ename}: {message}"]))
 
     def _record(self, entry):
-        """A note for worker.py (the flags file): a dead or stuck kernel, or tampering."""
-        log = os.environ.get("RNN_GRADE_FLAGS")
-        if log:
-            with open(log, "a") as handle:
+        """A note for worker.py (the flags file): a cell ran, a dead or stuck kernel, tampering."""
+        if self.flags_file:
+            with open(self.flags_file, "a") as handle:
                 handle.write(json.dumps(entry) + "\n")
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if not self._ran:  # the student's code runs from here on: a later failure may be its own
+            self._ran = True
+            self._record({"ran": cell_index})
         if self._dead:
             # the kernel is gone or stuck: the remaining cells are not run, their tests score 0
             cell.outputs = []
@@ -359,7 +373,7 @@ class SandboxedExecute(Execute):
                         "os._exit, or a memory or CPU limit)")
             self._record({"kernel_died": cell_index})
             return cell
-        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {cell_index + 1}")
+        name = nbgrader_meta(cell).get("grade_id", f"cell {cell_index + 1}")
         self._check_disk(cell, name)
         timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs)
         if timed_out and not await self._responds():
@@ -378,7 +392,7 @@ class SandboxedExecute(Execute):
             elif found:
                 detail = "; ".join(found[:5]) + (f" (and {len(found) - 5} more)" if len(found) > 5 else "")
                 self._error(cell, "TamperingDetected", f"this test does not count: {detail}")
-                self._record({"cell": cell.metadata["nbgrader"].get("grade_id"), "tampering": found[:5]})
+                self._record({"cell": nbgrader_meta(cell).get("grade_id"), "tampering": found[:5]})
         return cell
 
     async def _responds(self, seconds=15):

@@ -15,6 +15,8 @@ import re
 
 import nbformat
 
+from course import cell_source as _source, nbgrader_meta as _meta
+
 # The course's helper modules, which the exercises tell students to use (data, toy tasks, given
 # models and training loops) and the checks they may run again; using these is fine.
 HELPER_MODULES = ("checks", "data", "training", "text", "seq2seq")
@@ -51,7 +53,7 @@ def read_notebook(path):
 
 
 def grade_ids(nb):
-    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.get("cells", [])} - {None}
+    return {_meta(c).get("grade_id") for c in nb.get("cells", [])} - {None}
 
 
 def match_names(found, expected_ids):
@@ -98,16 +100,10 @@ def _assigns_module_attribute(tree):
     return found
 
 
-def _source(cell):
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
 def trusted_sources(*notebooks):
     """The sources of the locked and test cells of the given (instructor) notebooks."""
     return {_source(c).strip() for nb in notebooks for c in nb.get("cells", [])
-            if c.get("metadata", {}).get("nbgrader", {}).get("locked")
-            or c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+            if _meta(c).get("locked") or _meta(c).get("grade")}
 
 
 def suspicious(nb, trusted=frozenset()):
@@ -128,10 +124,6 @@ def suspicious(nb, trusted=frozenset()):
         for name in _assigns_module_attribute(tree):
             reasons.append(f"assigns {name}")
     return list(dict.fromkeys(reasons))
-
-
-def _meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
 
 
 def sanitize(nb, release):

@@ -28,7 +28,9 @@ os.environ["PATH"] = str(BIN) + os.pathsep + os.environ.get("PATH", "")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import grade  # noqa: E402
+import course  # noqa: E402
+import orchestrate  # noqa: E402
+from course import nbgrader_meta  # noqa: E402
 
 
 def load(path):
@@ -38,9 +40,9 @@ def load(path):
 def mutate(nb, mutants):
     """Replace the first answer cell that has a mutant by that mutant."""
     for cell in nb["cells"]:
-        gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        gid = nbgrader_meta(cell).get("grade_id")
         chosen = [m for m in mutants if m["grade_id"] == gid]
-        if cell["metadata"].get("nbgrader", {}).get("solution") and chosen:
+        if nbgrader_meta(cell).get("solution") and chosen:
             cell["source"] = chosen[0]["source"]
             return nb
     return nb
@@ -62,24 +64,24 @@ def build(folder, assignment, notebooks, count):
                 nb = mutate(nb, runpy.run_path(str(path))["MUTANTS"] if path.exists() else [])
             if kind == "broken-syntax":
                 for cell in nb["cells"]:
-                    if cell["metadata"].get("nbgrader", {}).get("solution"):
+                    if nbgrader_meta(cell).get("solution"):
                         cell["source"] = "def broken(:\n"
                         break
             (target / name).write_text(json.dumps(nb))
 
 
 def plain_nbgrader(subs, work, assignment):
-    course = work / "plain"
-    course.mkdir()
-    grade.write_course_config(course)
-    ok, log = grade.nbgrader(course, "generate_assignment", assignment, "--force")
+    folder = work / "plain"
+    folder.mkdir()
+    course.write_course_config(folder)
+    ok, log = course.run_nbgrader(folder, "generate_assignment", assignment, "--force")
     assert ok, log
-    shutil.copytree(subs, course / "submitted")
+    shutil.copytree(subs, folder / "submitted")
     start = time.perf_counter()
-    ok, log = grade.nbgrader(course, "autograde", assignment, "--force")
+    ok, log = course.run_nbgrader(folder, "autograde", assignment, "--force")
     seconds = time.perf_counter() - start
     from nbgrader.api import Gradebook
-    with Gradebook(grade.sqlite_url(course)) as gradebook:
+    with Gradebook(course.sqlite_url(folder)) as gradebook:
         totals = {s.student.id: s.score for s in gradebook.assignment_submissions(assignment)}
     return seconds, totals
 
@@ -87,7 +89,7 @@ def plain_nbgrader(subs, work, assignment):
 def ours(subs, work, assignment, workers):
     out = work / f"ours-{workers}"
     start = time.perf_counter()
-    rows = grade.grade(subs, out, [assignment], workers=workers, quiet=True)
+    rows = orchestrate.grade(subs, out, [assignment], workers=workers, quiet=True)
     return time.perf_counter() - start, {r["student"]: r["total"] for r in rows}
 
 
@@ -124,7 +126,7 @@ def main():
     parser.add_argument("--assignment", default="03-rnn")
     parser.add_argument("--notebook", action="append", help="only these notebooks (default: all)")
     args = parser.parse_args()
-    notebooks = args.notebook or grade.notebooks_of(args.assignment)
+    notebooks = args.notebook or course.notebooks_of(args.assignment)
     work = Path(tempfile.mkdtemp(prefix="rnn-grading-bench-"))
     subs = work / "submissions"
     build(subs, args.assignment, notebooks, args.count)

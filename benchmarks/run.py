@@ -22,7 +22,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "autograder"))
 os.environ["PATH"] = str(BIN) + os.pathsep + os.environ.get("PATH", "")
 
-import grade  # noqa: E402
+import course  # noqa: E402
 
 
 def timed(command, **kwargs):
@@ -55,7 +55,7 @@ def main():
     print("\nsolution notebooks: bare execution (nbconvert --execute) against plain nbgrader autograde")
     out = work / "grading"
     out.mkdir()
-    grade.write_course_config(out)
+    course.write_course_config(out)
     bare = {}
     for notebook in sorted(ROOT.glob("solutions/*/*.ipynb")):
         assignment = notebook.parent.name
@@ -65,10 +65,10 @@ def main():
         submitted = out / "submitted" / "student" / assignment  # nbgrader's own layout
         submitted.mkdir(parents=True, exist_ok=True)
         (submitted / notebook.name).write_bytes(notebook.read_bytes())
-    for assignment in grade.assignments_available():
-        grade.nbgrader(out, "generate_assignment", assignment, "--force")
+    for assignment in course.assignments_available():
+        course.run_nbgrader(out, "generate_assignment", assignment, "--force")
         start = time.perf_counter()
-        ok, log = grade.nbgrader(out, "autograde", assignment, "--student", "student", "--force")
+        ok, log = course.run_nbgrader(out, "autograde", assignment, "--student", "student", "--force")
         seconds = time.perf_counter() - start
         assert ok, log
         total_bare = sum(t for nb, t in bare.items() if nb.parent.name == assignment)

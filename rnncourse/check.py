@@ -39,14 +39,19 @@ def load(path):
 
 
 def source(cell):
-    text = cell["source"]
-    return text if isinstance(text, str) else "".join(text)
+    """The cell's text ("" when it has none)."""
+    text = cell.get("source", "") if isinstance(cell, dict) else ""
+    return "".join(text) if isinstance(text, list) else str(text)
 
 
 def nbgrader_meta(cell):
     """The cell's nbgrader metadata: grade_id, and `grade: true` with `points` for a test cell,
     `solution: true` for an answer cell; {} for a cell nbgrader does not track."""
-    return cell.get("metadata", {}).get("nbgrader", {})
+    # a submitted notebook may be malformed on purpose: a cell or its metadata of the wrong type
+    if not isinstance(cell, dict):
+        return {}
+    meta = cell.get("metadata", {})
+    return meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
 
 
 def has_code(text):

@@ -12,13 +12,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "autograder"))
 sys.path.insert(0, str(ROOT / "tests"))
-# nbgrader and jupyter-book shell out to `jupyter` and `alembic` of this environment.
+# jupyter-book shells out to `jupyter` of this environment (the grader finds its tools itself).
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 
-import grade  # noqa: E402  (autograder/grade.py)
+import course  # noqa: E402  (autograder/course.py)
 import harness  # noqa: E402
+import orchestrate  # noqa: E402  (autograder/orchestrate.py: orchestrate.grade runs a grading)
 
-ASSIGNMENTS = grade.assignments_available()
+ASSIGNMENTS = course.assignments_available()
 
 
 def solution_notebooks():
@@ -61,5 +62,5 @@ def graded(tmp_path_factory):
             folder.mkdir(parents=True, exist_ok=True)
             (folder / notebook.name).write_text(json.dumps(nb))
     out = tmp_path_factory.mktemp("grading")
-    rows = grade.grade(submissions, out, ASSIGNMENTS, workers=2)
+    rows = orchestrate.grade(submissions, out, ASSIGNMENTS, workers=2)
     return rows, out

@@ -8,7 +8,7 @@ import pytest
 
 import browser
 import class_report
-import grade
+import orchestrate
 from conftest import ROOT, harness, mutants_of
 
 ASSIGNMENT, NOTEBOOK = "02-design-criteria", "padding_and_masks.ipynb"
@@ -46,7 +46,7 @@ def graded(tmp_path_factory):
         if name:
             (folder / name).write_text(json.dumps(make()))
     out = tmp_path_factory.mktemp("grading")
-    grade.grade(submissions, out, [ASSIGNMENT], workers=2, quiet=True)
+    orchestrate.grade(submissions, out, [ASSIGNMENT], workers=2, quiet=True)
     return out
 
 

@@ -4,15 +4,15 @@ import sys
 
 import pytest
 
-from conftest import ASSIGNMENTS, ROOT, grade
+from conftest import ASSIGNMENTS, ROOT, course
 
 REGENERATE = "regenerate with: .venv/bin/python autograder/release.py"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_exercises_are_generated_from_solutions(tmp_path, assignment):
-    grade.write_course_config(tmp_path)
-    ok, log = grade.nbgrader(tmp_path, "generate_assignment", assignment, "--force")
+    course.write_course_config(tmp_path)
+    ok, log = course.run_nbgrader(tmp_path, "generate_assignment", assignment, "--force")
     assert ok, log
     generated = {p.name: p.read_bytes() for p in (tmp_path / "release" / assignment).glob("*.ipynb")}
     committed = {p.name: p.read_bytes() for p in (ROOT / "exercises" / assignment).glob("*.ipynb")}

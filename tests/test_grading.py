@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import ASSIGNMENTS, ROOT, answer_cells, harness, solution_notebooks
+from conftest import ASSIGNMENTS, ROOT, answer_cells, course, harness, solution_notebooks
 
 
 def rows_of(graded, student):
@@ -52,17 +52,8 @@ def secret_lines(kind):
     (a line that also stands in an exercise notebook is public)."""
     public = "\n".join(harness.source(cell) for notebook in ROOT.glob("exercises/*/*.ipynb")
                        for cell in harness.load(notebook)["cells"])
-    lines = set()
-    for notebook in solution_notebooks():
-        for cell in harness.load(notebook)["cells"]:
-            inside = False
-            for line in harness.source(cell).splitlines():
-                if f"### BEGIN {kind}" in line:
-                    inside = True
-                elif f"### END {kind}" in line:
-                    inside = False
-                elif inside and len(line.strip()) >= 25:
-                    lines.add(line.strip())
+    lines = set().union(*(course.marked_lines(harness.load(notebook), kind, min_length=25)
+                          for notebook in solution_notebooks()))
     lines = {line for line in lines if line not in public}
     assert len(lines) >= 5, f"too few {kind} lines found to make this check meaningful"
     return lines

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, grade, harness
+from conftest import ROOT, harness
+import course
+import intake
+from orchestrate import grade
 
 A = "03-rnn"
 NB = "rnn_numpy.ipynb"
@@ -132,7 +135,7 @@ def hostile(tmp_path_factory):
     os.environ["RNN_GRADE_CELL_TIMEOUT"] = "45"
     os.environ["RNN_GRADE_MEMORY"] = str(2 * 2**30)
     try:
-        rows = grade.grade(submissions, out, [A], workers=2)
+        rows = grade(submissions, out, [A], workers=2)
     finally:
         del os.environ["RNN_GRADE_CELL_TIMEOUT"], os.environ["RNN_GRADE_MEMORY"]
     return {r["student"]: r for r in rows}, out, submissions, victim_before
@@ -212,10 +215,10 @@ def test_no_feedback_shows_hidden_tests_or_grader_files(hostile):
 
 def test_rerun_skips_and_regrade_replaces(hostile):
     rows, out, submissions, _ = hostile
-    again = grade.grade(submissions, out, [A], workers=2, quiet=True)
+    again = grade(submissions, out, [A], workers=2, quiet=True)
     assert {r["student"]: r["total"] for r in again} == {s: r["total"] for s, r in rows.items()}
     from nbgrader.api import Gradebook
-    with Gradebook(grade.sqlite_url(out)) as gradebook:
+    with Gradebook(course.sqlite_url(out)) as gradebook:
         assert len(gradebook.assignment_submissions(A)) == len(rows)
 
 
@@ -228,6 +231,6 @@ def test_lms_zip_is_unpacked_by_student(tmp_path):
         archive.writestr("bob_rnn_numpy.ipynb", json.dumps(exercise()))
     out = tmp_path / "out"
     out.mkdir()
-    folder = grade.from_zip(tmp_path / "download.zip", out, A)
+    folder = intake.from_zip(tmp_path / "download.zip", out, A)
     assert sorted(p.relative_to(folder).as_posix() for p in folder.glob("*/*/*.ipynb")) == \
         [f"alice/{A}/{NB}", f"bob/{A}/{NB}"]

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import grade, harness
+from conftest import harness, orchestrate
 from test_grading_hostile import A, FULL, NB, cell, numpy_points, solution, with_answer
 
 import cgroups  # noqa: E402  (autograder/, on the path by conftest)
@@ -79,7 +79,7 @@ def limited(tmp_path_factory):
     out = tmp_path_factory.mktemp("limits-grading")
     os.environ["RNN_GRADE_DISK"] = str(DISK_MB * 2**20)
     try:
-        rows = grade.grade(submissions, out, [A], workers=2)
+        rows = orchestrate.grade(submissions, out, [A], workers=2)
     finally:
         del os.environ["RNN_GRADE_DISK"]
     return {r["student"]: r for r in rows}, out

@@ -103,9 +103,9 @@ def test_claims_expire_when_their_grader_stops(tmp_path):
     """A grader that crashed (its machine lost) leaves claims 'running': once nobody has refreshed
     them for Records.STALE seconds another grader takes them over; a graded row is never taken."""
     import sqlalchemy as sa
-    from conftest import grade
+    from records import Records
     url = "sqlite:///" + str(tmp_path / "gradebook.db")
-    first, second = grade.Records(url), grade.Records(url)
+    first, second = Records(url), Records(url)
     second.me = "another-machine:1"
 
     def age(seconds):
@@ -114,15 +114,15 @@ def test_claims_expire_when_their_grader_stops(tmp_path):
 
     assert first.claim("s1", A, regrade=False)
     assert not second.claim("s1", A, regrade=False), "two graders hold one claim"
-    age(grade.Records.STALE - 60)
+    age(Records.STALE - 60)
     first.touch()  # the heartbeat of a grader at work keeps its claim
     age(120)
     assert not second.claim("s1", A, regrade=False), "a refreshed claim was taken over"
-    age(grade.Records.STALE + 1)  # the first grader stopped refreshing: its claim expires
+    age(Records.STALE + 1)  # the first grader stopped refreshing: its claim expires
     assert second.claim("s1", A, regrade=False)
     assert not first.claim("s1", A, regrade=False)
     second.set("s1", A, "graded")
-    age(10 * grade.Records.STALE)
+    age(10 * Records.STALE)
     assert not first.claim("s1", A, regrade=False), "a graded submission was claimed again"
     # a grader that stops (Ctrl-C) gives up what it did not grade, at once
     assert first.claim("s2", A, regrade=False)

@@ -1,12 +1,17 @@
 """The long-lived grading workers (autograder/worker.py): a submission that outlives its time
 limit fails alone, a dead worker is replaced, and a regrade that fails replaces the earlier
 scores with 0 (nothing earned stays from a grading that did not finish)."""
+import dataclasses
 import json
 import os
 import signal
 
-from conftest import ROOT, grade, harness
+from conftest import ROOT, harness
+import course
 import worker
+from jobs import Job, Limits
+from orchestrate import grade
+from records import Records
 
 A = "03-rnn"
 NB = "rnn_numpy.ipynb"
@@ -38,7 +43,7 @@ def test_submission_over_its_time_limit_fails_alone_and_replaces_earlier_scores(
     submissions, out = tmp_path / "submissions", tmp_path / "out"
     solution = harness.load(ROOT / "solutions" / A / NB)
     submit(submissions, "alice", solution)
-    first = {r["student"]: r for r in grade.grade(submissions, out, [A], workers=1, quiet=True)}
+    first = {r["student"]: r for r in grade(submissions, out, [A], workers=1, quiet=True)}
     assert points(first["alice"]) == FULL
     assert (out / "feedback" / "alice" / A / "rnn_numpy.html").exists()
 
@@ -48,7 +53,7 @@ def test_submission_over_its_time_limit_fails_alone_and_replaces_earlier_scores(
     submit(submissions, "bob", solution)
     os.environ["RNN_GRADE_NOTEBOOK_TIMEOUT"] = "25"
     try:
-        again = {r["student"]: r for r in grade.grade(submissions, out, [A], workers=1,
+        again = {r["student"]: r for r in grade(submissions, out, [A], workers=1,
                                                          regrade=True, quiet=True)}
     finally:
         del os.environ["RNN_GRADE_NOTEBOOK_TIMEOUT"]
@@ -61,20 +66,20 @@ def test_submission_over_its_time_limit_fails_alone_and_replaces_earlier_scores(
 def test_a_dead_worker_is_replaced_and_errors_are_reported(tmp_path):
     handle = worker.WorkerProcess(tmp_path / "worker.log")
     handle.start()
-    empty = {"student": "s", "assignment": A, "files": {}, "notebooks": [NB],
-             "work": str(tmp_path / "job"), "scratch": str(tmp_path / "scratch")}
+    empty = Job("s", A, files={}, notebooks=[NB], work=str(tmp_path / "job"),
+                scratch=str(tmp_path / "scratch"), limits=Limits(notebook_timeout=60))
     try:
-        assert handle.grade(empty, timeout=60)["scores"] == {}
+        assert handle.grade(empty).scores == {}
         first = handle.process.pid
         os.kill(first, signal.SIGKILL)
         handle.process.wait()
-        assert handle.grade(empty, timeout=60)["scores"] == {}, "the dead worker was not replaced"
+        assert handle.grade(empty).scores == {}, "the dead worker was not replaced"
         assert handle.process.pid != first
         # a job the worker cannot do (no template gradebook) is an error, and the worker lives on
-        broken = dict(empty, files={NB: str(ROOT / "solutions" / A / NB)},
-                      template_db=str(tmp_path / "missing.db"), guard="", extra_files=[])
-        result = handle.grade(broken, timeout=60)
-        assert "FileNotFoundError" in result["error"]
+        broken = dataclasses.replace(empty, files={NB: str(ROOT / "solutions" / A / NB)},
+                                     template_db=str(tmp_path / "missing.db"))
+        result = handle.grade(broken)
+        assert "FileNotFoundError" in result.status()
         assert handle.process.poll() is None and handle.process.pid != first
     finally:
         handle.stop()
@@ -92,7 +97,10 @@ def test_an_interrupted_run_leaves_no_claim_and_the_next_run_finishes(tmp_path):
         submit(submissions, student, solution)
     command = [sys.executable, str(ROOT / "autograder" / "grade.py"), str(submissions),
                "--assignment", A, "--out", str(out), "--workers", "1"]
-    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Ctrl-C must reach the command even when pytest runs with SIGINT ignored (a background job of
+    # a non-interactive shell): the child starts with the default disposition, not its parent's
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     log = ""
     for line in run.stdout:
         log += line
@@ -104,9 +112,9 @@ def test_an_interrupted_run_leaves_no_claim_and_the_next_run_finishes(tmp_path):
     run.wait(timeout=60)
     assert time.monotonic() - interrupted < 30, "the command did not stop promptly"
     assert run.returncode == 130 and "interrupted" in log, log
-    statuses = grade.Records(grade.sqlite_url(out)).all(A)
+    statuses = Records(course.sqlite_url(out)).all(A)
     assert "running" not in statuses.values(), statuses
     assert 1 <= len(statuses) < 6, statuses
 
-    rows = grade.grade(submissions, out, [A], workers=1, quiet=True)
+    rows = grade(submissions, out, [A], workers=1, quiet=True)
     assert {r["student"]: points(r) for r in rows} == {s: FULL for s in ["s1", "s2", "s3", "s4", "s5", "s6"]}

@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from nbgrader.api import Gradebook
 
 import lms_export
+import reasons
+from records import RETRY
 
 
 def make_gradebook(db_url):
@@ -39,8 +41,10 @@ def make_gradebook(db_url):
         conn.execute(sa.text("INSERT INTO rnn_grading_status VALUES (:s, :a, :st, 'h', 0)"), [
             {"s": "jane", "a": "a1", "st": "graded"}, {"s": "jane", "a": "a2", "st": "graded"},
             {"s": "bob", "a": "a1", "st": "graded"},
-            {"s": "carl", "a": "a1", "st": "not graded: the kernel could not start"},
-            {"s": "carl", "a": "a2", "st": "failed to run: NameError"}])
+            # stored as the grader stores them: reason codes, a retry marker on what is not graded
+            {"s": "carl", "a": "a1", "st": RETRY + reasons.encode(
+                [reasons.reason("not_graded", detail="the kernel could not start")])},
+            {"s": "carl", "a": "a2", "st": reasons.encode([reasons.reason("failed_to_run", detail="NameError")])}])
     engine.dispose()
 
 
