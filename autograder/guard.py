@@ -22,7 +22,7 @@ from course import nbgrader_meta
 
 PROTECTED = ["builtins", "math", "numpy", "numpy.testing", "torch", "torch.testing",
              "torch.nn.functional", "rnncourse", "rnncourse.checks", "rnncourse.training",
-             "rnncourse.data"]
+             "rnncourse.data", "rnncourse.text", "rnncourse.seq2seq"]
 PROTECTED_PREFIXES = ["rnncourse.ch"]
 
 # Runs in the kernel and in a clean interpreter: defines fingerprint() -> {key: text}.
