@@ -6,6 +6,7 @@ Usage (from the repository root, after the README's setup command):
     .venv/bin/python autograder/grade.py SUBMISSIONS [--assignment 03-rnn ...] [--out grading]
         [--workers 2] [--regrade] [--db postgresql://user:pw@host/db] [--zip-regexp REGEXP]
         [--memory BYTES] [--cpu SECONDS] [--cell-timeout SECONDS] [--notebook-timeout SECONDS]
+        [--disk BYTES]
 
 SUBMISSIONS is either a folder with one folder per student, each with one folder per assignment
 (SUBMISSIONS/<student>/<assignment>/<name>.ipynb, as nbgrader collects them), or an LMS download:
@@ -73,6 +74,9 @@ def parser():
     limits.add_argument("--notebook-timeout", type=int, default=defaults.notebook_timeout,
                         help="seconds all notebooks of a submission may take "
                         "(RNN_GRADE_NOTEBOOK_TIMEOUT; %(default)s)")
+    limits.add_argument("--disk", type=int, default=defaults.disk,
+                        help="bytes a kernel may write in all, its files included "
+                        "(RNN_GRADE_DISK; %(default)s)")
     return p
 
 
@@ -86,7 +90,7 @@ def main(argv=None):
     except ValueError as error:
         p.error(str(error))
     limits = Limits(memory=args.memory, cpu=args.cpu, cell_timeout=args.cell_timeout,
-                    notebook_timeout=args.notebook_timeout)
+                    notebook_timeout=args.notebook_timeout, disk=args.disk)
     try:
         grade(args.submissions, args.out, args.assignment or assignments_available(),
               workers=args.workers, regrade=args.regrade, db_url=args.db,

@@ -18,9 +18,11 @@ class Limits:
     cpu: int = 900                # CPU seconds of one kernel
     cell_timeout: int = 120       # seconds one cell may run before it is stopped
     notebook_timeout: int = 900   # seconds one submission (all its notebooks) may take
+    disk: int = 512 * 2**20       # bytes one kernel may write in all (its /tmp, a bounded tmpfs)
 
     ENV = {"memory": "RNN_GRADE_MEMORY", "cpu": "RNN_GRADE_CPU",
-           "cell_timeout": "RNN_GRADE_CELL_TIMEOUT", "notebook_timeout": "RNN_GRADE_NOTEBOOK_TIMEOUT"}
+           "cell_timeout": "RNN_GRADE_CELL_TIMEOUT", "notebook_timeout": "RNN_GRADE_NOTEBOOK_TIMEOUT",
+           "disk": "RNN_GRADE_DISK"}
 
     @classmethod
     def from_env(cls, **given):

@@ -6,7 +6,7 @@ the student's code, is started inside bubblewrap:
 
 - a new mount namespace holding only read-only system folders (/usr, /etc), the Python
   installation, the virtual environment and the `rnncourse` package; the only place it can
-  write is its /tmp, a tmpfs of bounded size (`limits()["disk"]`), which holds its working
+  write is its /tmp, a tmpfs of bounded size (`SandboxedKernelManager.disk`), which holds its working
   folder WORK (a copy of the student's own files, made when the kernel starts);
 - no network (new network namespace), own PID/IPC/UTS namespaces, killed with its parent;
 - an unprivileged user per worker slot (`rnngrader0`, `rnngrader1`, ..., created by
@@ -122,14 +122,15 @@ def process_budget():
                    f"can make other students' kernels fail")
 
 
-def limits(memory=3 * 2**30, cpu=900):
-    """memory: bytes of address space; cpu: CPU seconds per kernel (the job's limits)."""
+def limits(memory=3 * 2**30, cpu=900, disk=512 * 2**20):
+    """memory: bytes of address space; cpu: CPU seconds per kernel; disk: bytes written in all
+    (the job's limits)."""
     return {
         "memory": memory,
         "cpu": cpu,
         "nproc": int(os.environ.get("RNN_GRADE_NPROC", "256")),
         "fsize": int(os.environ.get("RNN_GRADE_FSIZE", str(64 * 2**20))),       # bytes per file written
-        "disk": int(os.environ.get("RNN_GRADE_DISK", str(512 * 2**20))),        # bytes written in all
+        "disk": disk,
     }
 
 
@@ -141,11 +142,11 @@ def check_bwrap():
                            "the disk quota): install a newer bubblewrap")
 
 
-def sandbox_command(command, scratch, control, memory, cpu):
+def sandbox_command(command, scratch, control, memory, cpu, disk):
     """`command` (a kernel command line) wrapped in bubblewrap, prlimit and a user switch.
     scratch: host folder with the student's files (read-only inside); control: host folder for
-    the kernel's connection file and sockets (the same path inside); memory, cpu: the job's
-    limits (bytes of address space, CPU seconds)."""
+    the kernel's connection file and sockets (the same path inside); memory, cpu, disk: the job's
+    limits (bytes of address space, CPU seconds, bytes written)."""
     scratch, control = str(scratch), str(control)
     ro = ["/usr", "/etc", str(PYTHON_HOME), str(VENV), str(ROOT / "rnncourse")]
     dirs = set()
@@ -157,7 +158,7 @@ def sandbox_command(command, scratch, control, memory, cpu):
     for link in ("lib", "lib64", "bin", "sbin"):
         if os.path.islink("/" + link):
             bw += ["--symlink", os.readlink("/" + link), "/" + link]
-    lim = limits(memory, cpu)
+    lim = limits(memory, cpu, disk)
     # the only writable place (a control folder under /tmp is mounted over it, see below)
     bw += ["--proc", "/proc", "--dev", "/dev", "--size", str(lim["disk"]), "--perms", "1777",
            "--tmpfs", "/tmp"]
@@ -224,6 +225,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     scratch = Unicode(help="the sandbox's only writable folder").tag(config=True)
     memory = Int(3 * 2**30, help="bytes of address space of the kernel").tag(config=True)
     cpu = Int(900, help="CPU seconds of the kernel").tag(config=True)
+    disk = Int(512 * 2**20, help="bytes the kernel may write in all (its /tmp)").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -240,7 +242,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = sandbox_command(super().format_kernel_cmd(extra_arguments), self.scratch, self.control,
-                                  self.memory, self.cpu)
+                                  self.memory, self.cpu, self.disk)
         self.cgroup = kernel_cgroup()
         return self.cgroup.wrap(command) if self.cgroup else command
 
@@ -338,7 +340,7 @@ class SandboxedExecute(Execute):
         if self._disk_full or left is None or left >= 2**20:
             return
         self._disk_full = True
-        limit = limits()["disk"] // 2**20
+        limit = self.km.disk // 2**20
         self._error(cell, "DiskQuotaExceeded", f"wrote more than {limit} MB (the files a notebook "
                     "writes are limited to that in total; the writing was stopped)")
         self._record({"disk_full": name, "limit_mb": limit})

@@ -51,6 +51,7 @@ def job_config(course, job):
         f"c.SandboxedKernelManager.scratch = {job.scratch!r}",
         f"c.SandboxedKernelManager.memory = {limits.memory}",
         f"c.SandboxedKernelManager.cpu = {limits.cpu}",
+        f"c.SandboxedKernelManager.disk = {limits.disk}",
         f"c.SandboxedExecute.guard_file = {job.guard!r}",
         f"c.SandboxedExecute.imports_file = {job.imports!r}",
         f"c.SandboxedExecute.flags_file = {str(course / 'flags.jsonl')!r}",
