@@ -22,6 +22,10 @@ whose source is this repository's `solutions/`:
 - feedback/<student>/<assignment>/<name>.html: each test's result and message, without the
   hidden tests' source (and without any output quoting them);
 - summary.txt: how many were graded, failed to run, flagged, not graded;
+- report.html (with its PNG figures): the class report, per assignment the score distribution,
+  each test's pass rate, the named mistakes the class made most often, the students to look at;
+- grades-lms.csv: one row per student, one column per assignment total, with the maximum, for an
+  LMS gradebook import (Canvas's format; see book/instructor.md);
 - the gradebook (gradebook.db, or the --db PostgreSQL URL shared by several machines),
   autograded/ (nbgrader's executed notebooks).
 
