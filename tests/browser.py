@@ -18,13 +18,15 @@ def chromium(*args, width=900, height=1400):
 
 
 def measure(page, script, width=900):
-    """Open `page` (a Path) in Chromium with `script` appended, which must put its answer (a
-    string) into window.RESULT; returns that answer, read back from the rendered DOM."""
+    """Open `page` (a Path) in Chromium and run `script` once it is loaded (images too); the
+    script puts its answer (a string) into window.RESULT, read back from the rendered DOM."""
     probe = page.with_name(page.stem + ".probe.html")
-    probe.write_text(page.read_text(encoding="utf-8") + "\n<script>\n" + script
+    # run once the page and its images are loaded (--dump-dom waits for the load event)
+    probe.write_text(page.read_text(encoding="utf-8") + "\n<script>\nwindow.addEventListener('load', () => {\n"
+                     + script
                      + "\ndocument.body.insertAdjacentHTML('beforeend', '<pre id=\"probe-result\">' +"
                        " String(window.RESULT).replace(/&/g, '&amp;').replace(/</g, '&lt;') + '</pre>');\n"
-                       "</script>\n", encoding="utf-8")
+                       "});\n</script>\n", encoding="utf-8")
     try:
         dom = chromium("--dump-dom", probe.as_uri(), width=width)
     finally:
