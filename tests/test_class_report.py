@@ -35,6 +35,10 @@ CLASS = {
     "erin": ("my_work.ipynb", lambda: with_mutants("plain mean")),
     "frank": (None, None),
 }
+# the chapter's second notebook, handed in by everyone but frank: right, but untouched by dave
+SECOND = "packing.ipynb"
+SECOND_OF = {"alice": "solutions", "bob": "solutions", "carol": "solutions", "dave": "exercises",
+             "erin": "solutions"}
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +49,8 @@ def graded(tmp_path_factory):
         folder.mkdir(parents=True)
         if name:
             (folder / name).write_text(json.dumps(make()))
+        if student in SECOND_OF:
+            (folder / SECOND).write_text((ROOT / SECOND_OF[student] / ASSIGNMENT / SECOND).read_text())
     out = tmp_path_factory.mktemp("grading")
     orchestrate.grade(submissions, out, [ASSIGNMENT], workers=2, quiet=True)
     return out
@@ -82,7 +88,7 @@ def test_report_names_the_flagged_and_failed_students_with_their_reason(graded):
     attention = attention_table((graded / "report.html").read_text())
     assert set(attention) == {"erin", "frank"}
     assert attention["erin"] == ("flagged", "my_work.ipynb graded as padding_and_masks.ipynb (wrong file name)")
-    assert attention["frank"] == ("failed", "missing padding_and_masks.ipynb")
+    assert attention["frank"] == ("failed", "missing packing.ipynb; missing padding_and_masks.ipynb")
 
 
 def test_report_is_self_contained_and_links_every_feedback(graded):
@@ -118,7 +124,10 @@ def test_the_run_writes_the_lms_file_with_the_totals_of_grades_csv(graded):
         totals = {r["student"]: r["total"] for r in csv.DictReader(handle)}
     with open(graded / "grades-lms.csv", newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0][-1] == ASSIGNMENT and rows[1][0] == "Points Possible" and rows[1][-1] == "15"
+    maximum = sum(harness.nbgrader_meta(c).get("points", 0) for name in (NOTEBOOK, SECOND)
+                  for c in harness.load(ROOT / "solutions" / ASSIGNMENT / name)["cells"]
+                  if harness.nbgrader_meta(c).get("grade"))
+    assert rows[0][-1] == ASSIGNMENT and rows[1][0] == "Points Possible" and float(rows[1][-1]) == maximum
     assert {r[2]: float(r[-1]) for r in rows[2:]} == {s: float(t) for s, t in totals.items()}
 
 
@@ -145,7 +154,7 @@ def test_mistakes_are_read_by_function_and_named_by_their_hint():
 
 def test_the_feedback_the_run_wrote_reads_offline(graded):
     """The workers' feedback (nbgrader's API, not the command) has its math typeset, no MathJax."""
-    pages = sorted((graded / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
+    pages = sorted((graded / "feedback").glob(f"*/{ASSIGNMENT}/{NOTEBOOK.replace('.ipynb', '.html')}"))
     assert len(pages) == 5
     for page in pages:
         text = page.read_text()
