@@ -83,6 +83,11 @@ def bag_of_words_mistakes(tokens, vocab):
         if known and known != len(tokens):
             mistakes.append(("the counts are divided by the number of known tokens (frequencies); return "
                              "raw counts.", correct / known))
+    by_position = {token: i for i, token in enumerate(vocab)}
+    if any(by_position[t] != vocab[t] for t in vocab):
+        mistakes.append(("the counts are indexed by the position of the token in the dict's key order; "
+                         "the index of a token is vocab[token].",
+                         reference_bag_of_words(tokens, by_position)))
     unknown = [t for t in tokens if t not in vocab]
     if unknown:
         for index, where in ((0, "index 0"), (V - 1, "the last index (vocab.get(token, -1))")):
@@ -96,13 +101,21 @@ def check_bag_of_words(fn, tokens, vocab, label=""):
     """Run fn(tokens, vocab) and compare it with plain counting, naming the usual mistakes."""
     name = f"counts{label}"
     unknown = sorted({t for t in tokens if t not in vocab})
+    given_tokens, given_vocab = list(tokens), dict(vocab)
     try:
-        got = call(fn, list(tokens), dict(vocab), name="bag_of_words")
+        got = call(fn, given_tokens, given_vocab, name="bag_of_words")
     except CheckFailure as failure:
         if unknown and "KeyError" in str(failure):
             raise CheckFailure(f"{failure}\nHint: tokens that are not in vocab (here {unknown[:3]}) must be "
                                f"ignored, not looked up: skip them (`if token in vocab`).") from None
         raise
+    # call() compares array arguments only: the list and the dict are compared here
+    check(given_tokens == list(tokens),
+          f"bag_of_words changed its argument `tokens` (the caller's list) in place; read it without "
+          f"removing or replacing entries (loop with `for token in tokens`, no pop/remove).")
+    check(given_vocab == dict(vocab),
+          f"bag_of_words changed its argument `vocab` (the caller's dict) in place; unknown tokens are "
+          f"ignored, never added to the vocabulary.")
     if isinstance(got, (list, tuple)):
         fail(f"`{name}` should be a numpy array of shape ({len(vocab)},), not a {type(got).__name__}: "
              f"wrap it with np.array or start from np.zeros(len(vocab)).")
@@ -112,6 +125,9 @@ def check_bag_of_words(fn, tokens, vocab, label=""):
     if isinstance(got, np.ndarray) and got.shape == (len(tokens),) and len(tokens) != len(vocab):
         fail(f"`{name}` has shape {got.shape}, one entry per token, but should have shape "
              f"({len(vocab)},) (V,): one count per vocabulary entry, at index vocab[token].")
+    if isinstance(got, np.ndarray) and got.shape == (len(vocab),) and got.dtype != np.float64:
+        fail(f"`{name}` are {got.dtype}, the spec says float64: start from np.zeros(len(vocab)) (float64) "
+             f"or convert with .astype(np.float64) (np.bincount and integer arrays give int64).")
     check_close(name, got, reference_bag_of_words(tokens, vocab), dims="(V,)", mistakes=bag_of_words_mistakes(tokens, vocab))
 
 
@@ -163,6 +179,10 @@ def check_fixed_window_features(fn, token_ids, k, V, label=""):
                     "and concatenate them (k*V columns).",
         (T - k, k, V): "the one-hot vectors are not concatenated: reshape to (T-k, k*V).",
     }
+    used = int(np.max(token_ids)) + 1  # ids V-1 and above may not occur in token_ids
+    if used != V:
+        wrong_shapes[(T - k, k * used)] = (f"the one-hot vectors have length max(token_ids)+1 = {used}, not V = "
+                                           f"{V}: ids that do not occur still have a column (np.eye(V)).")
     if isinstance(got, np.ndarray) and shape != (T - k, k * V) and shape in wrong_shapes:
         fail(f"`{name}` has shape {shape} but should have shape {(T - k, k * V)} (T-k, k*V) for T={T}, "
              f"k={k}, V={V}.\nHint: {wrong_shapes[shape]}")
@@ -175,13 +195,14 @@ def check_fixed_window_features(fn, token_ids, k, V, label=""):
 # ---------------------------------------------------------------------------------------------
 
 def _ngram(train_ids, test_ids, context, V, alpha, smoothing=None, log=math.log, first_predicted=None,
-           mean=True):
+           mean=True, key=tuple):
     """Add-alpha n-gram log-likelihood by plain counting, with switches for the known mistakes.
 
     context: number of tokens of context (n-1 for an n-gram model).
     smoothing: what is added to the context count in the denominator (alpha*V when None).
     first_predicted: first test position predicted (context when None); earlier positions, when
         predicted, have no full context and get probability alpha / (0 + smoothing) = 1/V.
+    key: how a list of ids is made a dict key (tuple; a mistake joins their decimal digits).
     """
     train = [int(i) for i in train_ids]
     test = [int(i) for i in test_ids]
@@ -189,13 +210,15 @@ def _ngram(train_ids, test_ids, context, V, alpha, smoothing=None, log=math.log,
     first = context if first_predicted is None else first_predicted
     joint, marginal = Counter(), Counter()
     for i in range(context, len(train)):
-        history = tuple(train[i - context:i])
-        joint[history, train[i]] += 1
-        marginal[history] += 1
+        joint[key(train[i - context:i + 1])] += 1
+        marginal[key(train[i - context:i])] += 1
     total = 0.0
     for i in range(first, len(test)):
-        history = tuple(test[i - context:i]) if i >= context else None
-        total += log((joint[history, test[i]] + alpha) / (marginal[history] + smoothing))
+        if i >= context:
+            gram, history = joint[key(test[i - context:i + 1])], marginal[key(test[i - context:i])]
+        else:
+            gram, history = 0, 0
+        total += log((gram + alpha) / (history + smoothing))
     return total / (len(test) - first) if mean else total
 
 
@@ -225,6 +248,11 @@ def ngram_log_likelihood_mistakes(train_ids, test_ids, n, V, alpha):
             ("the context has n-2 tokens: an n-gram model predicts from the n-1 tokens before.",
              _ngram(train_ids, test_ids, context - 1, V, alpha, first_predicted=context)),
         ]
+    if context and V > 10:
+        mistakes.append(("the n-grams are keyed by their ids' decimal digits joined (a string or base-10 "
+                         "code), so (1, 12) and (11, 2) are counted as one: key them by the tuple of ids "
+                         "(or code them in base V).",
+                         _ngram(train_ids, test_ids, context, V, alpha, key=lambda ids: "".join(map(str, ids)))))
     if len(test_ids) > n:
         mistakes.append(("the context has n tokens: an n-gram model predicts from the n-1 tokens before.",
                          _ngram(train_ids, test_ids, context + 1, V, alpha)))
@@ -240,6 +268,14 @@ def check_ngram_log_likelihood(fn, train_ids, test_ids, n, V, alpha):
           f"ngram_log_likelihood should return one number (a float); it returned an array of shape "
           f"{np.shape(got)}.")
     expected = reference_ngram_log_likelihood(train_ids, test_ids, n, V, alpha)
+    if isinstance(got, (float, np.floating, np.ndarray)) and not np.isfinite(got):
+        fail(f"the log-likelihood{where} is {float(got)}, expected {expected:.6g}.\nHint: the product of "
+             f"{len(test_ids) - n + 1} probabilities underflows to 0 (or the log of a 0 count): add the "
+             f"logs of the smoothed probabilities (log of a product = sum of the logs).")
+    check(isinstance(got, float) and type(got) in (float, np.float64),
+          f"ngram_log_likelihood returned a {type(got).__name__}"
+          f"{' of dtype ' + str(got.dtype) if isinstance(got, (np.ndarray, np.generic)) else ''}; the spec "
+          f"says a float: return float(...) of the mean (a Python float, float64).")
     check(not (isinstance(got, (float, np.floating)) and got > 0),
           f"the log-likelihood{where} is {float(got):.6g} > 0, but log-probabilities are <= 0 "
           f"(expected {expected:.6g}). Hint: log(count/total), not log(total/count).")
