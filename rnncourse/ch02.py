@@ -11,7 +11,7 @@ array; padding goes at the end of each sequence; a mask is True at real (non-pad
 import numpy as np
 import torch
 
-from rnncourse.checks import call, check, check_close, fail
+from rnncourse.checks import blame_dependencies_first, call, check, check_close, check_new_arrays, fail
 
 
 def random_sequences(seed, lengths, vocab_size=20):
@@ -50,6 +50,8 @@ def pad_sequences_mistakes(seqs, pad_value):
     lengths_mistakes = [
         ("every length is T_max; lengths[i] is the length of seqs[i] before padding.", np.full_like(lengths, T)),
         ("lengths holds the number of padding positions; it should hold each sequence's own length.", T - lengths),
+        ("the lengths are sorted; lengths[i] is the length of seqs[i], in the order of seqs.", np.sort(lengths)),
+        ("the lengths are sorted; lengths[i] is the length of seqs[i], in the order of seqs.", np.sort(lengths)[::-1]),
     ]
     return batch_mistakes, lengths_mistakes
 
@@ -58,8 +60,19 @@ def check_pad_sequences(fn, seqs, pad_value):
     expected_batch, expected_lengths = reference_pad_sequences(seqs, pad_value)
     N, T = expected_batch.shape
     where = f" (N={N}, lengths {expected_lengths.tolist()}, pad_value={pad_value})"
-    result = call(fn, [s.copy() for s in seqs], pad_value, name="pad_sequences", returns=2)
+    given = [s.copy() for s in seqs]
+    given_list = list(given)
+    result = call(fn, given, pad_value, name="pad_sequences", returns=2)
     batch, lengths = result
+    # call() compares array arguments only: the list and the arrays in it are compared here
+    check(len(given) == len(seqs) and all(g is s for g, s in zip(given, given_list)),
+          "pad_sequences changed its argument `seqs` (the caller's list) in place, e.g. seqs[i] = "
+          "padded: leave the list alone and write the padded rows into a new batch array.")
+    for i, (g, s) in enumerate(zip(given, seqs)):
+        check(g.shape == s.shape and np.array_equal(g, s),
+              f"pad_sequences changed seqs[{i}] in place; leave the sequences as they are and write "
+              f"into a new batch array.")
+    check_new_arrays("pad_sequences", [batch, lengths], given)
     batch_mistakes, lengths_mistakes = pad_sequences_mistakes(seqs, pad_value)
     check(isinstance(batch, np.ndarray),
           f"`batch` should be a numpy array of shape {(N, T)} (N, T_max); got {type(batch).__name__}.")
@@ -131,6 +144,11 @@ def check_sequence_mask(fn, lengths, T):
     lengths = np.asarray(lengths, dtype=np.int64)
     where = f" (lengths {lengths.tolist()}, T={T})"
     got = call(fn, lengths.copy(), T, name="sequence_mask")
+    longest = int(lengths.max())
+    if isinstance(got, np.ndarray) and longest != T and got.shape == (len(lengths), longest):
+        fail(f"`mask{where}` has shape {got.shape} but should have shape {(len(lengths), T)} (N, T).\n"
+             f"Hint: the mask has max(lengths) = {longest} columns; use the given T, which may be larger "
+             f"(a batch padded further).")
     compare_bool("mask" + where, got, reference_sequence_mask(lengths, T), sequence_mask_mistakes(lengths, T), dims="(N, T)")
 
 
@@ -166,7 +184,19 @@ def masked_mean_mistakes(x, lengths):
     return mistakes
 
 
-def check_masked_mean(fn, x, lengths):
+def check_masked_mean(fn, x, lengths, sequence_mask=None):
+    """fn(x, lengths) equals a torch masked mean. sequence_mask: the student's, which the notebook
+    suggests using inside masked_mean; when fn uses it and fails, sequence_mask's own test runs
+    first and is named if it fails."""
+    # blamed only when fn's code names it: a masked_mean that builds its own mask does not depend on it
+    uses = "sequence_mask" in getattr(getattr(fn, "__code__", None), "co_names", ())
+    own_test = ((lambda: check_sequence_mask(sequence_mask, lengths, x.shape[1]))
+                if sequence_mask is not None and uses else None)
+    with blame_dependencies_first("masked_mean", [("sequence_mask", "calls", own_test)]):
+        _check_masked_mean(fn, x, lengths)
+
+
+def _check_masked_mean(fn, x, lengths):
     N, T, D = x.shape
     where = f" (N={N}, T={T}, D={D}, lengths {np.asarray(lengths).tolist()})"
     got = call(fn, x, np.asarray(lengths, dtype=np.int64), name="masked_mean")

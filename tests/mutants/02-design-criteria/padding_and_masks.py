@@ -59,6 +59,21 @@ MUTANTS = [
          source=pad(result="batch.T, lengths")),
     dict(grade_id="pad_sequences", name="lengths as a list", expect="`lengths` should be a numpy array",
          source=pad(result="batch, lengths.tolist()")),
+    dict(grade_id="pad_sequences", name="float lengths", expect="lengths are integers",
+         source=pad(lengths_extra=", dtype=float")),
+    dict(grade_id="pad_sequences", name="lengths sorted", expect="lengths are sorted",
+         source=pad(result="batch, np.sort(lengths)[::-1]")),
+    dict(grade_id="pad_sequences", name="pads the caller's list", expect="changed its argument `seqs`",
+         source="def pad_sequences(seqs, pad_value):\n    lengths = np.array([len(s) for s in seqs])\n"
+                "    T = lengths.max()\n    for i, s in enumerate(seqs):\n"
+                "        seqs[i] = np.concatenate([s, np.full(T - len(s), pad_value, dtype=s.dtype)])\n"
+                "    return np.stack(seqs), lengths\n"),
+    dict(grade_id="pad_sequences", name="one sequence returned as is", expect="returns one of its inputs",
+         source="def pad_sequences(seqs, pad_value):\n    if len(seqs) == 1:\n"
+                "        return seqs[0][None, :], np.array([len(seqs[0])])\n"
+                + pad().split("def pad_sequences(seqs, pad_value):\n", 1)[1]),
+    dict(grade_id="sequence_mask", name="max(lengths) columns", expect="use the given T",
+         source=MASK.format(expr="np.arange(np.max(lengths))[None, :] < np.asarray(lengths)[:, None]")),
     dict(grade_id="sequence_mask", name="inverted", expect="mask is inverted",
          source=MASK.format(expr="np.arange(T)[None, :] >= np.asarray(lengths)[:, None]")),
     dict(grade_id="sequence_mask", name="off by one", expect="off by one",
@@ -81,6 +96,8 @@ MUTANTS = [
          source=MEAN.format(where="~mask", result="masked.sum(axis=1) / (T - np.asarray(lengths))[:, None]")),
     dict(grade_id="masked_mean", name="mean over features", expect="over time (axis 1)",
          source=MEAN.format(where="mask", result="masked.sum(axis=2) / np.asarray(lengths)[:, None]")),
+    dict(grade_id="masked_mean", name="float32", expect="should be float64",
+         source=MEAN.format(where="mask", result="(masked.sum(axis=1) / np.asarray(lengths)[:, None]).astype(np.float32)")),
     dict(grade_id="masked_mean", name="writes into x", expect="changed its argument",
          source="def masked_mean(x, lengths):\n    mask = sequence_mask(lengths, x.shape[1])\n"
                 "    x[~mask] = 0\n    return x.sum(axis=1) / np.asarray(lengths)[:, None]\n"),
@@ -98,4 +115,13 @@ MUTANTS = [
          source=concept(q1="Order")),
     dict(grade_id="concept_check", name="float count", expect="should be a whole number",
          source=concept(q4="5e7")),
+]
+
+# A wrong sequence_mask under the solution's masked_mean, which calls it: masked_mean's tests must
+# name sequence_mask.
+ATTRIBUTIONS = [
+    dict(grade_id="sequence_mask", name="off by one", tested="masked_mean",
+         source=MASK.format(expr="np.arange(T)[None, :] <= np.asarray(lengths)[:, None]")),
+    dict(grade_id="sequence_mask", name="inverted", tested="masked_mean",
+         source=MASK.format(expr="np.arange(T)[None, :] >= np.asarray(lengths)[:, None]")),
 ]
