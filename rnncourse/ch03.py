@@ -221,10 +221,31 @@ def check_RowByRowClassifier(cls, input_size, hidden_size, num_classes, N=5, T=8
     """
     rnn = MyRNN and (lambda: check_MyRNN(MyRNN, N, T, input_size, hidden_size, seed=0, zero_h0=True))
     with blame_dependencies_first(cls.__name__, [("MyRNN", "uses", rnn)]):
-        _check_classifier(cls, input_size, hidden_size, num_classes, N, T)
+        _check_classifier(cls, input_size, hidden_size, num_classes, N, T, MyRNN)
 
 
-def _check_classifier(cls, input_size, hidden_size, num_classes, N, T):
+def _earlier_outputs_scrambled(model, x, MyRNN):
+    """The logits of model(x) when the MyRNN inside it returns random values for every step but
+    the last (its h_T and output[:, -1] unchanged); None if the model holds no MyRNN."""
+    rnns = [m for m in model.modules() if MyRNN is not None and isinstance(m, MyRNN)]
+    if not rnns:
+        return None
+
+    def scramble(module, inputs, result):
+        output, h_T = result
+        output = output.clone()
+        output[:, :-1] = torch.randn_like(output[:, :-1])
+        return output, h_T
+
+    handle = rnns[0].register_forward_hook(scramble)
+    try:
+        with torch.no_grad():
+            return model(x)
+    finally:
+        handle.remove()
+
+
+def _check_classifier(cls, input_size, hidden_size, num_classes, N, T, MyRNN=None):
     name = f"{cls.__name__}({input_size}, {hidden_size}, {num_classes})"
     torch.manual_seed(0)
     model = call(cls, input_size, hidden_size, num_classes, name=name)
@@ -247,6 +268,15 @@ def _check_classifier(cls, input_size, hidden_size, num_classes, N, T):
                        f"hidden state after the LAST step (h_T, or output[:, -1]).")
     check(differ_order, f"{name}'s logits do not change when the rows are reversed: the model ignores "
                         f"their order. Feed the rows through MyRNN, one time step per row.")
+    # The exercise says: classify from the last state. A mean or max over every step's output
+    # would learn too, but is another design: the logits may depend on h_T (output[:, -1]) only.
+    scrambled = _earlier_outputs_scrambled(model, x, MyRNN)
+    if scrambled is not None:
+        with torch.no_grad():
+            same = torch.allclose(scrambled, model(x), atol=1e-6)
+        check(same, f"{name}'s logits change when only the outputs of the steps before the last change: "
+                    f"it pools over the steps (a mean or max of output?). The exercise classifies from "
+                    f"the hidden state after the LAST step: h_T (or output[:, -1]) only.")
 
 
 

@@ -90,6 +90,10 @@ MUTANTS = [
          source=CLASSIFIER.format(logits="h_T")),
     dict(grade_id="RowByRowClassifier", name="order ignored: mean over rows", expect="ignores",
          source=CLASSIFIER.format(logits="self.head(images.mean(1) @ torch.ones(images.shape[2], self.head.in_features))")),
+    dict(grade_id="RowByRowClassifier", name="mean over the steps' outputs", expect="classifies from the hidden state after the LAST step",
+         source=CLASSIFIER.format(logits="self.head(output.mean(1))")),
+    dict(grade_id="RowByRowClassifier", name="max over the steps' outputs", expect="pools over the steps",
+         source=CLASSIFIER.format(logits="self.head(output.amax(1))")),
     # initialisation as specified: the distribution, not only the bounds
     dict(grade_id="MyRNN", name="init of one sign", expect="one sign only",
          source=myrnn(extra_init="self.weight_hh_l0.data.uniform_(0, k)")),
