@@ -78,15 +78,31 @@ def grader_config():
 def kernel_manager(private):
     """A manager for a python3 kernel of this very environment (sys.executable, not a kernel
     spec found elsewhere on the machine), talking over Unix sockets in the folder `private`
-    like the autograder's: the TCP transport makes ipykernel warn that it is unencrypted."""
+    like the autograder's: the TCP transport makes ipykernel warn that it is unencrypted.
+    The kernel process writes its own stderr to `private/kernel.log`, not to ours: ipykernel
+    can log a harmless traceback while it shuts down (a reply sent on a socket already closed),
+    which is not the student's output and must not reach the terminal."""
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
 
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            with open(Path(private) / "kernel.log", "ab") as log:
+                kw.setdefault("stderr", log)  # Popen duplicates it: closing ours is safe
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+
     # no kernel folders: jupyter_client falls back on ipykernel's own spec for sys.executable
     specs = KernelSpecManager(kernel_dirs=[])
-    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=specs, transport="ipc",
+    return QuietKernelManager(kernel_name="python3", kernel_spec_manager=specs, transport="ipc",
                               ip=str(Path(private) / "kernel"),
                               connection_file=str(Path(private) / "kernel.json"))
+
+
+def kernel_log_tail(private, lines=12):
+    """The last lines the kernel process wrote to its stderr (see `kernel_manager`)."""
+    log = Path(private) / "kernel.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
 def run(path, config=None):
@@ -122,6 +138,8 @@ def run(path, config=None):
             if run_sync(km.is_alive)():
                 run_sync(km.shutdown_kernel)()
             run_sync(km.cleanup_resources)()
+        if stopped and kernel_log_tail(private):
+            stopped += "\n  the kernel's last words:\n" + indent(kernel_log_tail(private), "    ")
     return nb, started, stopped
 
 

@@ -130,3 +130,18 @@ def test_a_notebook_with_mistakes_gets_every_message_in_full_and_exits_1(tmp_pat
     assert re.search(r"ERROR in your answer cell rnn_forward\n\s+NameError: name 'h0' is not defined\n"
                      r"\s+at line 1: H = h0.shape\[1\]", stdout), stdout
     assert summary_line(stdout, "total")[1] == "0", stdout
+
+
+def test_the_kernels_own_stderr_stays_off_the_terminal_and_is_quoted_when_it_dies(tmp_path):
+    # what the kernel process itself writes to file descriptor 2 (ipykernel's shutdown noise, a
+    # crash's last words) is not a cell's output: it must not reach the student's terminal, and
+    # when the kernel dies the report quotes it so the student sees why
+    nb = completed_exercise()
+    first = answer_cells(nb)[0]
+    first["source"] += "\nimport os\nos.write(2, b'last words of the kernel\\n')\nos._exit(3)\n"
+    path = tmp_path / EXERCISE.name
+    path.write_text(json.dumps(nb))
+    status, stdout, stderr = run_check(path)
+    assert status == 1, stdout + stderr
+    assert "last words of the kernel" not in stderr, stderr
+    assert "the kernel died while running" in stdout and "last words of the kernel" in stdout, stdout
