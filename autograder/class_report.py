@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import reasons  # autograder/reasons.py: the stored statuses are reason codes
-from records import RETRY, RUNNING
+import records  # autograder/records.py: the claims table
+from course import sqlite_url
+from records import RUNNING
 
 @dataclass
 class Submission:
@@ -58,27 +60,12 @@ class Assignment:
     submissions: list
 
 
-def read_statuses(db_url):
-    """{(student, assignment): stored status} from the grader's claims table (records.py), or {}
-    without one."""
-    import sqlalchemy as sa
-    engine = sa.create_engine(db_url)
-    try:
-        if not sa.inspect(engine).has_table("rnn_grading_status"):
-            return {}
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT student, assignment, status FROM rnn_grading_status"))
-            return {(s, a): status.removeprefix(RETRY) for s, a, status in rows}
-    finally:
-        engine.dispose()
-
-
 def read_gradebook(db_url):
     """Every assignment with its submissions, from the gradebook (sorted by name)."""
     import warnings
     from nbgrader.api import Gradebook
 
-    statuses = read_statuses(db_url)
+    statuses = records.read_all(db_url)
     assignments = []
     with Gradebook(db_url) as gradebook, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy warnings from inside nbgrader
@@ -373,7 +360,7 @@ def main(argv=None):
     parser.add_argument("--db", help="gradebook URL (default: the sqlite gradebook.db in --out)")
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
-    print(write_class_report(args.db or "sqlite:///" + str(out / "gradebook.db"), out))
+    print(write_class_report(args.db or sqlite_url(out), out))
 
 
 if __name__ == "__main__":

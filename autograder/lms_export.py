@@ -25,6 +25,7 @@ import csv
 from pathlib import Path
 
 from class_report import read_gradebook
+from course import sqlite_url
 
 IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
@@ -69,7 +70,7 @@ def main(argv=None):
                         help="the column that gets the nbgrader student id (default: %(default)s)")
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
-    print(write_lms_gradebook(args.db or "sqlite:///" + str(out / "gradebook.db"),
+    print(write_lms_gradebook(args.db or sqlite_url(out),
                               out / "grades-lms.csv", args.id_column))
 
 

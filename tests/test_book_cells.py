@@ -2,9 +2,11 @@
 
 Two rules, checked on every MyST page of the book (the code cells the build executes):
 
-1. A code cell that draws (a statement using `plt`, `fig`, `ax`/`axes`, `diagrams` or `plots`) and
-   leaves nothing else behind (it prints nothing and defines no name a later cell uses) is a
-   picture: it carries the tag `hide-input`, so the reader sees the figure, not its code.
+1. A code cell that draws (a statement using `plt`, `fig`, `ax`/`axes`, `diagrams` or `plots`),
+   prints nothing, and either defines no name a later cell uses or is mostly drawing (at least
+   twice as many plotting lines as computing ones: a small name such as a colour table does
+   not make a figure a computation) is a picture: it carries the tag `hide-input`, so the
+   reader sees the figure, not its code.
 2. On each page, the visible plotting lines are no more than the visible computing lines.
 """
 import ast
@@ -100,7 +102,7 @@ def picture_cells(text):
     pictures, visible_plot, visible_compute = [], 0, 0
     for i, ((tags, _), (plot, compute, prints, bound, _)) in enumerate(zip(cells, facts)):
         used_later = set().union(set(), *(f[4] for f in facts[i + 1:]))
-        if plot and not prints and not (bound & used_later):
+        if plot and not prints and (not (bound & used_later) or len(plot) >= 2 * len(compute)):
             pictures.append(i)
         if "hide-input" not in tags and "remove-input" not in tags and "remove-cell" not in tags:
             visible_plot += len(plot)
@@ -139,7 +141,12 @@ def test_the_rules_catch_an_untagged_picture_and_a_page_of_plotting():
     assert untagged_pictures(PICTURE) == ["xs = np.arange(5)"]
     tagged = PICTURE.replace("ipython3\n", "ipython3\n:tags: [hide-input]\n\n")
     assert untagged_pictures(tagged) == []
-    # the same cell is not a picture when a later cell uses what it computed
-    assert untagged_pictures(PICTURE + "```{code-cell} ipython3\nprint(xs)\n```\n") == []
+    # a cell that computes what a later cell uses is not a picture...
+    computing = PICTURE.replace("xs = np.arange(5)\n", "xs = np.arange(5)\nys = xs ** 2\n")
+    uses_ys = "```{code-cell} ipython3\nprint(ys)\n```\n"
+    assert untagged_pictures(computing + uses_ys) == []
+    # ...unless it is mostly drawing: a small name used later does not make it a computation
+    drawing = computing.replace("plt.show()", "ax.set_xlabel('x')\nax.set_ylabel('x squared')\nplt.show()")
+    assert untagged_pictures(drawing + uses_ys) == ["xs = np.arange(5)"]
     _, _, plotting, computing = picture_cells(PICTURE)
     assert (plotting, computing) == (3, 1)

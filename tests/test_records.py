@@ -17,3 +17,18 @@ def test_a_claim_is_taken_once_and_a_not_graded_submission_is_taken_again(tmp_pa
     assert first.all("a") == {"s1": "running"}
     first.release()
     assert first.all("a") == {}
+
+
+def test_reading_every_status_creates_nothing_and_drops_the_retry_marker(tmp_path):
+    import sqlalchemy as sa
+    from records import read_all
+
+    url = "sqlite:///" + str(tmp_path / "gradebook.db")
+    assert read_all(url) == {}
+    assert not sa.inspect(sa.create_engine(url)).has_table("rnn_grading_status"), "a reader made the table"
+    records = Records(url)
+    for student, retry in (("s1", False), ("s2", True)):
+        records.claim(student, "a", regrade=False)
+        records.set(student, "a", "why", retry=retry)
+    records.claim("s3", "b", regrade=False)
+    assert read_all(url) == {("s1", "a"): "why", ("s2", "a"): "why", ("s3", "b"): "running"}
