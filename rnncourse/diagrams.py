@@ -213,19 +213,25 @@ def _gate(ax, x, y, fn, name, role="gate"):
     ax.text(x - 0.12, y + 0.6, name, fontsize=FONT, color=ROLES[role][1], ha="right", va="center")
 
 
+def _state_line(ax, y, start, end, multiply_at, add_at, role):
+    """A cell's long line from `start` (left) to `end` (right), touched by one ⊙ at x=multiply_at
+    and one + at x=add_at: the LSTM's cell state, the GRU's hidden state."""
+    _box(ax, (-0.9, y), start, role)
+    _box(ax, (11.3, y), end, role)
+    _arrow(ax, (-0.45, y), (multiply_at - 0.2, y), role, lw=2.4)
+    _node(ax, (multiply_at, y), r"$\odot$", role)
+    _arrow(ax, (multiply_at + 0.2, y), (add_at - 0.2, y), role, lw=2.4)
+    _node(ax, (add_at, y), "+", role)
+    _arrow(ax, (add_at + 0.2, y), (10.85, y), role, lw=2.4)
+
+
 def lstm_cell():
     """The LSTM cell, gate by gate, in PyTorch's order i, f, g, o (chapter 6's equations)."""
     fig, ax = _canvas(6.4, 3.7, (-1.6, 12.2), (-1.3, 6.6))
     _cell_frame(ax, 0.0, 0.3, 10.2, 5.6)
     c_line, bus = 5.0, 1.0
     # the cell state: a straight line, touched by one ⊙ and one +
-    _box(ax, (-0.9, c_line), r"$c_{t-1}$", "cell")
-    _box(ax, (11.3, c_line), r"$c_t$", "cell")
-    _arrow(ax, (-0.45, c_line), (2.3, c_line), "cell", lw=2.4)
-    _node(ax, (2.5, c_line), r"$\odot$", "cell")
-    _arrow(ax, (2.7, c_line), (5.3, c_line), "cell", lw=2.4)
-    _node(ax, (5.5, c_line), "+", "cell")
-    _arrow(ax, (5.7, c_line), (10.85, c_line), "cell", lw=2.4)
+    _state_line(ax, c_line, r"$c_{t-1}$", r"$c_t$", multiply_at=2.5, add_at=5.5, role="cell")
     # the inputs: h_{t-1} and x_t feed every gate
     _box(ax, (-0.9, bus), r"$h_{t-1}$", "hidden")
     _box(ax, (0.9, -0.75), r"$x_t$", "input")
@@ -266,13 +272,7 @@ def gru_cell():
     _cell_frame(ax, 0.0, 0.3, 10.2, 5.6)
     top, bus = 5.0, 1.0
     # the state line: h_t = z_t ⊙ h_{t-1} + (1 - z_t) ⊙ n_t
-    _box(ax, (-0.9, top), r"$h_{t-1}$", "hidden")
-    _box(ax, (11.3, top), r"$h_t$", "hidden")
-    _arrow(ax, (-0.45, top), (2.3, top), "hidden", lw=2.4)
-    _node(ax, (2.5, top), r"$\odot$", "hidden")
-    _arrow(ax, (2.7, top), (7.8, top), "hidden", lw=2.4)
-    _node(ax, (8.0, top), "+", "hidden")
-    _arrow(ax, (8.2, top), (10.85, top), "hidden", lw=2.4)
+    _state_line(ax, top, r"$h_{t-1}$", r"$h_t$", multiply_at=2.5, add_at=8.0, role="hidden")
     # inputs: x_t and h_{t-1} (taken off the state line) feed every gate
     _box(ax, (0.9, -0.75), r"$x_t$", "input")
     _arrow(ax, (0.4, top), (0.4, bus), "hidden", head=False)
