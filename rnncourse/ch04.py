@@ -519,7 +519,7 @@ def _check_train_tbptt(fn, V, H, L, seq_length, steps, lr, seed):
                            "at every step.", torch.cat([v.reshape(-1) for v in [initial[k] for k in spy.state_dict()]]))])
 
 
-class TableModel(nn.Module):
+class RecordingTableModel(nn.Module):
     """A model whose next-token logits are table[last input id]; its state counts the tokens read.
 
     Records every call so that tests can check what a sampler feeds it.
@@ -557,7 +557,7 @@ def check_sample_greedy(fn, V, start_ids, n, seed):
     """At a tiny temperature sampling is greedy: each id is the argmax after the previous one."""
     rng = np.random.default_rng(seed)
     table = rng.standard_normal((V, V)) * 3
-    model = TableModel(table)
+    model = RecordingTableModel(table)
     where = f"sample(model, start_ids={start_ids}, n={n}, temperature=1e-4)"
     torch.manual_seed(seed)
     got = _as_id_list(call(fn, model, list(start_ids), n, 1e-4, name="sample"), n, where)
@@ -593,7 +593,7 @@ def check_sample_greedy(fn, V, start_ids, n, seed):
 def check_sample_distribution(fn, logits, temperature, n, seed, tolerance=0.03):
     """The empirical frequencies of n samples match softmax(logits / temperature)."""
     V = len(logits)
-    model = TableModel(np.tile(np.asarray(logits, dtype=np.float64), (V, 1)))
+    model = RecordingTableModel(np.tile(np.asarray(logits, dtype=np.float64), (V, 1)))
     where = f"sample(model, [0], n={n}, temperature={temperature})"
     torch.manual_seed(seed)
     got = _as_id_list(call(fn, model, [0], n, temperature, name="sample"), n, where)
