@@ -10,6 +10,7 @@ context, since it has no state to carry.
 import math
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -51,11 +52,6 @@ class RecurrentLM(nn.Module):
         return self.out(h), state
 
 
-def causal_mask(T):
-    """(T, T) bool, True = may attend: position i sees positions j <= i."""
-    return torch.ones(T, T, dtype=torch.bool).tril()
-
-
 def sinusoidal_positions(T, D):
     """(T, D) float32: PE[t, 2i] = sin(t / 10000^(2i/D)), PE[t, 2i+1] = cos(...)."""
     position = torch.arange(T, dtype=torch.float32)[:, None]
@@ -67,7 +63,9 @@ def sinusoidal_positions(T, D):
 
 
 class SelfAttention(nn.Module):
-    """Multi-head causal self-attention from linear layers (the exercise writes its own)."""
+    """Multi-head causal self-attention: one linear layer makes queries, keys and values, PyTorch's
+    fused `F.scaled_dot_product_attention` (with is_causal=True) computes softmax(QK^T/sqrt(d_k))V
+    per head, a second linear layer mixes the heads. Exercise 8.2 writes that attention out."""
 
     def __init__(self, d_model, num_heads):
         super().__init__()
@@ -75,13 +73,13 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
 
-    def forward(self, x, mask):
-        """x: (B, T, d); mask: (T, T) bool, True = may attend. Returns (B, T, d)."""
+    def forward(self, x):
+        """x: (B, T, d). Returns (B, T, d); position t sees positions <= t only."""
         B, T, d = x.shape
+        # (B, T, 3 * d) -> three tensors (B, heads, T, d / heads)
         q, k, v = self.qkv(x).view(B, T, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(d // self.num_heads)  # (B, heads, T, T)
-        weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-        return self.proj((weights @ v).transpose(1, 2).reshape(B, T, d))
+        heads = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.proj(heads.transpose(1, 2).reshape(B, T, d))
 
 
 class Block(nn.Module):
@@ -93,8 +91,8 @@ class Block(nn.Module):
         self.attention = SelfAttention(d_model, num_heads)
         self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
 
-    def forward(self, x, mask):
-        x = x + self.attention(self.norm1(x), mask)
+    def forward(self, x):
+        x = x + self.attention(self.norm1(x))
         return x + self.mlp(self.norm2(x))
 
 
@@ -106,7 +104,6 @@ class TransformerLM(nn.Module):
         self.context = context
         self.embed = nn.Embedding(V, d_model)
         self.register_buffer("positions", sinusoidal_positions(context, d_model), persistent=False)
-        self.register_buffer("mask", causal_mask(context), persistent=False)
         self.blocks = nn.ModuleList(Block(d_model, num_heads) for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model)
         self.out = nn.Linear(d_model, V)
@@ -116,7 +113,7 @@ class TransformerLM(nn.Module):
         T = ids.shape[1]
         x = self.embed(ids) + self.positions[:T]
         for block in self.blocks:
-            x = block(x, self.mask[:T, :T])
+            x = block(x)
         return self.out(self.norm(x)), None
 
 
@@ -140,46 +137,58 @@ def _detach(state):
 
 @torch.no_grad()
 def evaluate(model, valid_ids, streams=16, chunk=256):
-    """Mean cross-entropy (nats/char) of every character of valid_ids after the first.
+    """Mean cross-entropy (nats/char) of the characters of valid_ids after the first, each given
+    the ones before it.
 
     A recurrent model reads the text as `streams` equal streams, each carrying its state from
-    chunk to chunk (as in training). The Transformer reads windows of its context that overlap by
-    half, and each character is scored once, with at least half a context before it (except at
-    the very start)."""
+    chunk to chunk (as in training); the last (len(valid_ids) - 1) % streams characters, fewer
+    than `streams`, do not fit in a stream and are left out. The Transformer reads windows of its
+    context that overlap by half; each character is scored exactly once, with at least half a
+    context before it (except in the first window), the last window ending at the last character."""
     model.eval()
-    total, count = 0.0, 0
     if is_recurrent(model):
+        total, count, state = 0.0, 0, None
         length = (len(valid_ids) - 1) // streams
         inputs = valid_ids[:streams * length].reshape(streams, length)
         targets = valid_ids[1:streams * length + 1].reshape(streams, length)
-        state = None
         for start in range(0, length, chunk):
             scores, state = model(inputs[:, start:start + chunk], state)
             total += F.cross_entropy(scores.reshape(-1, scores.shape[-1]),
                                      targets[:, start:start + chunk].reshape(-1), reduction="sum").item()
             count += targets[:, start:start + chunk].numel()
     else:
-        C, half = model.context, model.context // 2
-        starts = list(range(0, len(valid_ids) - C - 1, half))
-        for i in range(0, len(starts), 256):
-            batch = torch.stack([valid_ids[s:s + C + 1] for s in starts[i:i + 256]])
-            scores, _ = model(batch[:, :-1])
-            first = 0 if i == 0 else half  # the first window scores all its positions
-            losses = F.cross_entropy(scores.transpose(1, 2), batch[:, 1:], reduction="none")
-            if i == 0:
-                total += losses[0].sum().item() + losses[1:, half:].sum().item()
-                count += losses[0].numel() + losses[1:, half:].numel()
-            else:
-                total += losses[:, first:].sum().item()
-                count += losses[:, first:].numel()
+        total, count = _evaluate_windows(model, valid_ids)
     model.train()
     return total / count
+
+
+def _evaluate_windows(model, valid_ids, batch=256):
+    """(summed loss, number of characters) of a context-limited model over valid_ids, scoring
+    every target once: window k reads valid_ids[start:start + C] and scores its positions from
+    `first` on (the ones no earlier window scored)."""
+    C, half, n = model.context, model.context // 2, len(valid_ids) - 1  # n targets
+    windows, scored = [(0, 0)], C  # (start, first position it scores); targets 0..scored-1 done
+    while scored < n:
+        start = min(scored - half, n - C)
+        windows.append((start, scored - start))
+        scored = start + C
+    total, count = 0.0, 0
+    for i in range(0, len(windows), batch):
+        starts, firsts = zip(*windows[i:i + batch])
+        rows = torch.stack([valid_ids[s:s + C + 1] for s in starts])
+        scores, _ = model(rows[:, :-1])
+        losses = F.cross_entropy(scores.transpose(1, 2), rows[:, 1:], reduction="none")  # (B, C)
+        keep = torch.arange(C)[None, :] >= torch.tensor(firsts)[:, None]
+        total += losses[keep].sum().item()
+        count += int(keep.sum())
+    return total, count
 
 
 def train(model, train_ids, valid_ids, updates, batch_size, seq_length, lr, seed=0, warmup=50,
           eval_every=100, eval_chars=20_000, clip=1.0):
     """Adam for `updates` updates of batch_size x seq_length characters each; the learning rate
-    rises linearly over `warmup` updates, then decays linearly to lr/10; gradient norm clipped.
+    rises linearly over `warmup` updates, then decays linearly to 0 at the last update (ending
+    the budget on small steps is worth a few hundredths of a nat); gradient norm clipped.
 
     A recurrent model reads the training text as batch_size streams by truncated BPTT (chapter 4):
     each update is the next chunk of seq_length characters of every stream, the state carried
@@ -194,7 +203,7 @@ def train(model, train_ids, valid_ids, updates, batch_size, seq_length, lr, seed
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda u: min((u + 1) / warmup, 1 - 0.9 * u / updates))
+        optimizer, lambda u: min((u + 1) / warmup, 1 - u / updates))
     length = (len(train_ids) - 1) // batch_size
     inputs = train_ids[:batch_size * length].reshape(batch_size, length)
     targets = train_ids[1:batch_size * length + 1].reshape(batch_size, length)
@@ -290,3 +299,21 @@ def sample(model, prompt_ids, n, temperature, seed=0):
             scores, _ = model(torch.tensor([ids[-model.context:]]))
     model.train()
     return ids[len(prompt_ids):]
+
+
+def ngram_sample(train_ids, n, V, alpha, prompt_ids, length, temperature, seed=0):
+    """`length` ids drawn after prompt_ids (at least n - 1 of them) from the add-alpha n-gram
+    counted on train_ids (chapter 1's model): each next id with probability proportional to
+    (count after the last n - 1 ids + alpha) ** (1 / temperature)."""
+    ids = np.asarray(train_ids, dtype=np.int64)
+    weights = V ** np.arange(n - 2, -1, -1)  # a context of n - 1 ids as one integer
+    codes = sum(ids[k:len(ids) - n + 1 + k] * weights[k] for k in range(n - 1))
+    following = ids[n - 1:]
+    rng = np.random.default_rng(seed)
+    out = [int(i) for i in prompt_ids]
+    for _ in range(length):
+        context = int(np.dot(out[len(out) - (n - 1):], weights))
+        counts = np.bincount(following[codes == context], minlength=V) + alpha
+        p = counts ** (1.0 / temperature)
+        out.append(int(rng.choice(V, p=p / p.sum())))
+    return out[len(prompt_ids):]

@@ -6,11 +6,21 @@ gives every page that is not yet in myst-nb's execution cache to jupyter-cache's
 executor (one page per CPU core), which stores the results in that same cache. When Sphinx then
 reads the pages, myst-nb finds them executed. A page whose execution fails here is simply not
 cached: myst-nb executes it again while reading, and reports the error as it always does.
+
+Two choices make the parallel run fast on a laptop:
+- the longest pages start first (`parallel_execution_first` in `_config.yml`), and each free core
+  takes the next page (jupyter-cache's own executor hands pages out in fixed pairs, in no useful
+  order, so the longest page could start last);
+- every kernel runs its numerical libraries on one thread (OMP_NUM_THREADS=1): with one page per
+  core, a second thread per kernel only makes the kernels spin against each other.
 """
+import multiprocessing
+import os
 from pathlib import Path, PurePosixPath
 
 from jupyter_cache import get_cache
 from jupyter_cache.executors import load_executor
+from jupyter_cache.executors.basic import ProcessData
 from myst_nb.core.read import create_nb_reader
 from sphinx.util import logging
 
@@ -48,13 +58,41 @@ def execute_missing_pages(app, env, docnames):
         return  # nothing to gain: myst-nb executes a single page itself
     LOGGER.info(f"parallel_execution: executing {len(pending)} pages, one per core")
     executor = load_executor("local-parallel", cache=cache)
-    result = executor.run_and_cache(filter_pks=pending, timeout=config.execution_timeout,
-                                    allow_errors=config.execution_allow_errors)
-    for uri in result.errored + result.excepted:
-        LOGGER.info(f"parallel_execution: {uri} failed; it is executed again while it is read")
+    records = executor.get_records(filter_pks=pending)  # also clears earlier tracebacks
+    first = [Path(app.srcdir, page).resolve() for page in app.config.parallel_execution_first]
+    records.sort(key=lambda record: first.index(Path(record.uri).resolve())
+                 if Path(record.uri).resolve() in first else len(first))
+    jobs = [ProcessData(record.pk, record.uri, cache, config.execution_timeout,
+                        config.execution_allow_errors) for record in records]
+    with one_thread_per_kernel(), multiprocessing.Pool() as pool:
+        # the worker is jupyter-cache's own (execute, then store in the cache); chunksize=1:
+        # each core takes the next page when it is free
+        results = list(pool.imap_unordered(executor._EXECUTION_WORKER(), jobs, chunksize=1))
+    for status, uri in results:
+        if status != 0:
+            LOGGER.info(f"parallel_execution: {uri} failed; it is executed again while it is read")
+
+
+class one_thread_per_kernel:
+    """Sets OMP_NUM_THREADS and MKL_NUM_THREADS to 1 for the kernels started inside the block
+    (they inherit the environment), and restores them after."""
+    NAMES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+    def __enter__(self):
+        self.saved = {name: os.environ.get(name) for name in self.NAMES}
+        os.environ.update({name: "1" for name in self.NAMES})
+
+    def __exit__(self, *exc):
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def setup(app):
+    # the pages to start first, longest first, as paths from the book's root
+    app.add_config_value("parallel_execution_first", [], "env")
     # after myst-nb's own builder-inited handler, which sets the cache path inside _build
     app.connect("env-before-read-docs", execute_missing_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
