@@ -92,6 +92,7 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
 
     def forward(self, x):
+        """x: (B, T, d). Returns (B, T, d)."""
         x = x + self.attention(self.norm1(x))
         return x + self.mlp(self.norm2(x))
 

@@ -1,4 +1,6 @@
 """Headless Chromium for the tests that check what a page looks like (report, feedback)."""
+import html
+import re
 import shutil
 import subprocess
 import tempfile
@@ -31,10 +33,11 @@ def measure(page, script, width=900):
         dom = chromium("--dump-dom", probe.as_uri(), width=width)
     finally:
         probe.unlink()
-    start = dom.rfind('<pre id="probe-result">')
-    assert start >= 0, f"Chromium did not render {page}:\n{dom[:500]}"
-    import html
-    return html.unescape(dom[start + len('<pre id="probe-result">'):dom.index("</pre>", start)])
+    # the page's own scripts may add attributes to the element (the book's theme gives every
+    # <pre> a tabindex)
+    found = list(re.finditer(r'<pre id="probe-result"[^>]*>(.*?)</pre>', dom, re.S))
+    assert found, f"Chromium did not render {page}:\n{dom[:500]}"
+    return html.unescape(found[-1].group(1))
 
 
 def screenshot(page, png, width=1200, height=1600):

@@ -1,4 +1,5 @@
 """The book builds with warnings as errors, is self-contained offline, and leaks no solutions."""
+import json
 import re
 import subprocess
 import sys
@@ -8,6 +9,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 import yaml
 
+import browser
 from conftest import ROOT
 from test_grading import html_text, secret_lines
 
@@ -105,3 +107,24 @@ def test_chapter_offers_its_exercise_notebooks_for_download(site, chapter, exerc
         assert links, f"{chapter} has no download link for {name}.ipynb"
         downloaded = (site / chapter).parent.joinpath(links[0]).resolve()
         assert downloaded.read_bytes() == (ROOT / f"{exercise}.ipynb").read_bytes()
+
+
+def test_chapter_8s_table_shows_every_sample_and_never_scrolls_sideways(site):
+    page = site / "book" / "08-language-models" / "index.html"
+    found = json.loads(browser.measure(page, """
+        const table = [...document.querySelectorAll('table')]
+          .find(t => t.innerText.includes('validation (nats/char)'));
+        const overflowing = [];
+        for (let box = table; box && box.tagName !== 'BODY'; box = box.parentElement) {
+          if (box.scrollWidth > box.clientWidth + 1) overflowing.push(box.tagName + '.' + box.className);
+        }
+        window.RESULT = JSON.stringify({
+          found: !!table,
+          samples: table ? [...table.querySelectorAll('pre')].map(p => p.innerText) : [],
+          overflowing,
+          page: document.documentElement.scrollWidth - document.documentElement.clientWidth});
+    """, width=1280))
+    assert found["found"], "chapter 8's results table is not on the page"
+    assert len(found["samples"]) == 6 and all(s.startswith("ROMEO:") and len(s) >= 150 for s in found["samples"]), \
+        found["samples"]
+    assert not found["overflowing"] and found["page"] <= 0, found

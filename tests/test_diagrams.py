@@ -95,3 +95,14 @@ def test_the_checks_see_an_overlap_and_a_label_outside():
     width, _ = fig.canvas.get_width_height()
     assert [text for text, box in boxes if box.x1 > width + 1] == ["far right"]
     plt.close(fig)
+
+
+def test_a_results_table_escapes_its_values_and_puts_a_note_under_its_row():
+    from rnncourse import plots
+
+    table = plots.html_table(["model", "loss"], [["a<b", 1.5], ["c", 2]], notes={"a<b": "x & y\nz"})
+    rows = table.split("\n")
+    assert "a&lt;b" in rows[2] and "a<b" not in table
+    # the note is the row right under its model's, spanning every column, wrapping, its line break kept
+    assert "colspan='2'" in rows[3] and "pre-wrap" in rows[3] and "x &amp; y" in rows[3]
+    assert rows[4] == "z</pre></td></tr>" and "<td" in rows[5] and "colspan" not in rows[5]
