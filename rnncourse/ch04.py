@@ -18,7 +18,7 @@ from rnncourse import ch03
 from rnncourse.ch03 import torch_rnn_from_numpy
 from rnncourse.text import CharRNN
 from rnncourse.checks import (FLOAT32_TOLERANCE, CheckFailure, blame_dependencies_first, call, check, check_close, check_gradient, fail,
-                              numeric_gradient, random_arrays, sizes, to_torch)
+                              numeric_gradient, random_arrays, sizes, softmax, to_torch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -604,12 +604,6 @@ def check_sample_distribution(fn, logits, temperature, n, seed, tolerance=0.03):
                         f"draw with torch (torch.multinomial), whose random numbers the seed fixes, not "
                         f"with numpy or Python's random module.")
     frequencies = np.bincount(got, minlength=V) / n
-
-    def softmax(z):
-        z = np.asarray(z, dtype=np.float64)
-        e = np.exp(z - z.max())
-        return e / e.sum()
-
     expected = softmax(np.asarray(logits) / temperature)
     candidates = [
         ("the temperature is ignored: sample from softmax(logits / temperature).", softmax(logits)),

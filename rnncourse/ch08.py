@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnncourse.checks import (call, check, check_close, check_gradient, check_parameters_like, fail,
-                              load_state_like, numeric_gradient, to_torch)
+                              load_state_like, numeric_gradient, softmax, to_torch)
 
 
 def _ids(rng, N, T, V, repeated=True):
@@ -222,16 +222,10 @@ def reference_temporal_softmax_loss(scores, targets, mask):
     return float(loss.detach()), t.grad.numpy()
 
 
-def _softmax(scores):
-    z = scores - scores.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def temporal_softmax_loss_mistakes(scores, targets, mask):
     """(loss mistakes, dscores mistakes): lists of (hint, wrong value)."""
     N, T, V = scores.shape
-    p = _softmax(scores)
+    p = softmax(scores)
     onehot = np.eye(V)[targets]
     nll = -np.log(np.take_along_axis(p, targets[..., None], axis=-1))[..., 0]
     m = mask.astype(np.float64)
